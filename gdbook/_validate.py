@@ -1,0 +1,54 @@
+"""Argument checks shared by the package: each error names the argument and what is allowed."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def real(name: str, value, *, low: float | None = None, high: float | None = None,
+         low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a finite float in the given interval, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value}")
+    return value
+
+
+def integer(name: str, value, *, low: int | None = None) -> int:
+    """Return ``value`` as an int >= ``low``, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def vector(name: str, value, *, dim: int | None = None) -> np.ndarray:
+    """Return ``value`` as a finite 1-D float array (of length ``dim`` if given), or raise naming ``name``."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a 1-D array of real numbers: {err}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
+    if dim is not None and arr.shape != (dim,):
+        raise ValueError(f"{name} must have shape ({dim},), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got NaN or inf at index {int(np.flatnonzero(~np.isfinite(arr))[0])}")
+    return arr
+
+
+def same_shape(name: str, value: np.ndarray, like: np.ndarray, like_name: str = "x") -> np.ndarray:
+    """Require ``value`` to have exactly the shape of ``like`` (no broadcasting)."""
+    value = np.asarray(value, dtype=float)
+    if value.shape != np.shape(like):
+        raise ValueError(f"{name} must have the shape of {like_name}, {np.shape(like)}, got {value.shape}")
+    return value

@@ -1,0 +1,83 @@
+"""The objective protocol used by gdbook's optimizers, `minimize`, theory checks and plots.
+
+A problem is a function f: R^dim -> R with
+
+* ``value(x)`` — f(x);
+* ``grad(x, idx=None)`` — the gradient; for a finite sum f = (1/n) sum_i f_i, ``idx`` (an array of sample
+  indices) gives the mini-batch estimate (1/|idx|) sum_{i in idx} grad f_i(x) (plus any regulariser);
+* ``hessian(x)`` where defined;
+* known constants, ``None`` where unknown: ``L`` (smoothness: ||grad f(x) - grad f(y)|| <= L ||x - y||),
+  ``mu`` (strong convexity), ``x_star`` (a minimiser), ``f_star`` (the minimum), ``n_samples`` (n for a
+  finite sum, else None).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validate
+
+
+class Problem:
+    """Base class: argument checks and defaults; subclasses implement ``_value``, ``_grad`` and ``_hessian``."""
+
+    dim: int
+    L: float | None = None
+    mu: float | None = None
+    x_star: np.ndarray | None = None
+    f_star: float | None = None
+    n_samples: int | None = None
+
+    def value(self, x) -> float:
+        """f(x)."""
+        return float(self._value(self._point(x)))
+
+    def values(self, points) -> np.ndarray:
+        """f at each row of ``points`` (shape (m, dim)), e.g. a grid for a contour plot."""
+        points = np.asarray(points, dtype=float)
+        if points.ndim != 2 or points.shape[1] != self.dim:
+            raise ValueError(f"points must have shape (m, {self.dim}), got {points.shape}")
+        return np.array([self._value(p) for p in points], dtype=float)
+
+    def grad(self, x, idx=None) -> np.ndarray:
+        """The gradient at ``x``; with ``idx``, the mini-batch gradient over those samples."""
+        x = self._point(x)
+        if idx is None:
+            return self._grad(x)
+        if self.n_samples is None:
+            raise ValueError(f"idx is only allowed for finite-sum problems; {type(self).__name__} has no samples")
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"idx must be a non-empty 1-D array of sample indices, got {idx!r}")
+        if idx.min() < 0 or idx.max() >= self.n_samples:
+            raise ValueError(f"idx must hold indices in [0, {self.n_samples}), got min {idx.min()}, max {idx.max()}")
+        return self._batch_grad(x, idx)
+
+    def hessian(self, x) -> np.ndarray:
+        """The Hessian matrix at ``x``."""
+        return self._hessian(self._point(x))
+
+    def _point(self, x) -> np.ndarray:
+        return _validate.vector("x", x, dim=self.dim)
+
+    def _value(self, x):
+        raise NotImplementedError
+
+    def _grad(self, x):
+        raise NotImplementedError
+
+    def _batch_grad(self, x, idx):
+        raise NotImplementedError
+
+    def _hessian(self, x):
+        raise NotImplementedError(f"{type(self).__name__} has no Hessian")
+
+    @property
+    def kappa(self) -> float | None:
+        """The condition number L/mu, where both are known and mu > 0."""
+        if self.L is None or not self.mu:
+            return None
+        return self.L / self.mu
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dim={self.dim})"

@@ -1,0 +1,105 @@
+"""Empirical risks f(w) = (1/n) sum_i loss(x_i^T w, y_i) + l2/2 ||w||^2: the problems of machine learning.
+
+Each is a finite sum, so ``grad(w, idx)`` gives the mini-batch gradient used by stochastic gradient descent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validate
+from .base import Problem
+
+
+def _design(X, y):
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (n_samples, n_features), got shape {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},) to match X's rows, got {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must be finite")
+    return X, y
+
+
+class _FiniteSum(Problem):
+    def __init__(self, X, y, l2: float):
+        self.X, self.y = _design(X, y)
+        self.l2 = _validate.real("l2", l2, low=0.0)
+        self.n_samples, self.dim = self.X.shape
+
+    def _grad(self, x):
+        return self._batch_grad(x, slice(None))
+
+    def _gram_eigenvalues(self, scale: float) -> np.ndarray:
+        """Eigenvalues of scale * X^T X / n + l2 * I, ascending."""
+        return scale * np.linalg.eigvalsh(self.X.T @ self.X / self.n_samples) + self.l2
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"
+
+
+class LeastSquares(_FiniteSum):
+    """f(w) = 1/(2n) ||X w - y||^2 + l2/2 ||w||^2.
+
+    grad f(w) = X^T (X w - y) / n + l2 w, Hessian H = X^T X / n + l2 I, so L = lambda_max(H) and
+    mu = lambda_min(H); w* solves the normal equations H w = X^T y / n.
+    """
+
+    def __init__(self, X, y, l2: float = 0.0):
+        super().__init__(X, y, l2)
+        eigenvalues = self._gram_eigenvalues(1.0)
+        self.L = float(eigenvalues[-1])
+        self.mu = float(max(eigenvalues[0], 0.0))
+        if self.mu > 1e-12 * self.L:
+            self.x_star = np.linalg.solve(self._hessian(None), self.X.T @ self.y / self.n_samples)
+        else:
+            self.x_star = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
+        self.f_star = float(self._value(self.x_star))
+
+    def _value(self, w):
+        r = self.X @ w - self.y
+        return 0.5 * (r @ r) / self.n_samples + 0.5 * self.l2 * (w @ w)
+
+    def _batch_grad(self, w, idx):
+        X, y = self.X[idx], self.y[idx]
+        return X.T @ (X @ w - y) / len(y) + self.l2 * w
+
+    def _hessian(self, w):
+        return self.X.T @ self.X / self.n_samples + self.l2 * np.eye(self.dim)
+
+
+class Logistic(_FiniteSum):
+    """Logistic regression with labels y in {0, 1}:
+
+    f(w) = (1/n) sum_i [log(1 + exp(x_i^T w)) - y_i x_i^T w] + l2/2 ||w||^2,
+    grad f(w) = X^T (sigma(X w) - y) / n + l2 w,  Hessian X^T diag(s (1 - s)) X / n + l2 I with s = sigma(X w).
+
+    Since s (1 - s) <= 1/4, L = lambda_max(X^T X)/(4n) + l2; mu = l2 (the loss alone is not strongly convex).
+    The minimiser has no closed form: x_star and f_star are None.
+    """
+
+    def __init__(self, X, y, l2: float = 0.0):
+        super().__init__(X, y, l2)
+        if not np.all((self.y == 0) | (self.y == 1)):
+            raise ValueError("y must hold labels 0 and 1 only")
+        self.L = float(self._gram_eigenvalues(0.25)[-1])
+        self.mu = self.l2
+
+    def _value(self, w):
+        z = self.X @ w
+        return np.mean(np.logaddexp(0.0, z) - self.y * z) + 0.5 * self.l2 * (w @ w)
+
+    def _batch_grad(self, w, idx):
+        X, y = self.X[idx], self.y[idx]
+        return X.T @ (_sigmoid(X @ w) - y) / len(y) + self.l2 * w
+
+    def _hessian(self, w):
+        s = _sigmoid(self.X @ w)
+        return (self.X.T * (s * (1 - s))) @ self.X / self.n_samples + self.l2 * np.eye(self.dim)
+
+
+def _sigmoid(z):
+    """sigma(z) = 1 / (1 + exp(-z)), computed without overflow for large |z|."""
+    return np.exp(-np.logaddexp(0.0, -z))
