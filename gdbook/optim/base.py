@@ -1,0 +1,69 @@
+"""The functional optimizer protocol shared by every NumPy optimizer in gdbook.
+
+An optimizer is a value object holding hyper-parameters. It never mutates its inputs:
+
+    state = opt.init(x0)
+    x, state = opt.step(x, g, state)    # g = gradient of f at x
+
+``state`` is a dict of NumPy arrays plus ``"step"``, the number of steps taken so far.
+``lr`` is a non-negative float or a schedule ``t -> lr`` (see :mod:`gdbook.schedules`),
+called with ``t = state["step"]``, i.e. ``t = 0`` for the first step.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Union
+
+import numpy as np
+
+from .. import _validate
+
+LearningRate = Union[float, Callable[[int], float]]
+
+
+class Optimizer:
+    """Base class: validates inputs, evaluates the learning rate, delegates the arithmetic to ``_update``."""
+
+    def __init__(self, lr: LearningRate):
+        self.lr = lr if callable(lr) else _validate.real("lr", lr, low=0.0)
+
+    def lr_at(self, t: int) -> float:
+        """The learning rate used by step ``t`` (0-based); a schedule's value is checked like a constant."""
+        if not callable(self.lr):
+            return self.lr
+        return _validate.real(f"lr (schedule value at step {t})", self.lr(t), low=0.0)
+
+    def init(self, x0) -> dict:
+        """The optimizer state before the first step at ``x0``."""
+        x0 = _validate.vector("x0", x0)
+        return {"step": 0, **self._init_state(x0)}
+
+    def step(self, x, g, state: dict) -> tuple[np.ndarray, dict]:
+        """One update from ``x`` with gradient ``g``; returns the new point and a new state dict."""
+        x = np.asarray(x, dtype=float)
+        g = _validate.same_shape("g", g, x)
+        if not isinstance(state, dict) or "step" not in state:
+            raise TypeError("state must be the dict returned by init() or step()")
+        t = state["step"]
+        x_new, new_state = self._update(x, g, state, self.lr_at(t))
+        new_state["step"] = t + 1
+        return x_new, new_state
+
+    def _init_state(self, x0: np.ndarray) -> dict:
+        return {}
+
+    def _update(self, x: np.ndarray, g: np.ndarray, state: dict, lr: float) -> tuple[np.ndarray, dict]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+def regularized_gradient(x: np.ndarray, g: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
+    """The direction torch.optim feeds to its update rules: ``g`` (negated to maximize) plus the L2 term.
+
+    Weight decay here is coupled: it adds ``weight_decay * x``, the gradient of ``weight_decay/2 * ||x||^2``.
+    """
+    g = -g if maximize else g
+    return g + weight_decay * x if weight_decay else g
