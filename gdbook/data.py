@@ -1,0 +1,112 @@
+"""Data for the book: synthetic sets with known ground truth, scikit-learn's bundled sets, mini-batches.
+
+Nothing is downloaded: synthetic data come from ``numpy.random.default_rng(seed)`` and the real data sets
+are the ones scikit-learn ships inside its package (``load_breast_cancer``, ``load_diabetes``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from . import _validate
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features ``X`` (n, d), targets ``y`` (n,), and the parameters that generated them when known."""
+
+    X: np.ndarray
+    y: np.ndarray
+    w_true: np.ndarray | None = None
+    feature_names: tuple[str, ...] = ()
+    description: str = ""
+
+
+def add_intercept(X) -> np.ndarray:
+    """Prepend a column of ones, so that w[0] is the intercept: [1, x_1, ..., x_d]."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (n_samples, n_features), got shape {X.shape}")
+    return np.hstack([np.ones((X.shape[0], 1)), X])
+
+
+def standardize(X, mean=None, scale=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X - mean) / scale column by column; returns (X_scaled, mean, scale) so test data can reuse them.
+
+    Constant columns keep scale 1 rather than dividing by zero.
+    """
+    X = np.asarray(X, dtype=float)
+    mean = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=float)
+    if scale is None:
+        scale = X.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+    return (X - mean) / scale, mean, np.asarray(scale, dtype=float)
+
+
+def linear_regression(n_samples: int = 100, n_features: int = 1, noise: float = 1.0, seed: int = 0,
+                      intercept: float = 4.0, x_range: tuple[float, float] = (0.0, 2.0)) -> Dataset:
+    """y = intercept + X w + noise * N(0, 1), X uniform on ``x_range``; w_true = [intercept, w] with w_j = 3 / j.
+
+    With the defaults this is the classic y = 4 + 3x + N(0, 1) example on x in [0, 2]. ``X`` is returned
+    without the intercept column; use :func:`add_intercept` to fit ``w_true``.
+    """
+    n_samples = _validate.integer("n_samples", n_samples, low=1)
+    n_features = _validate.integer("n_features", n_features, low=1)
+    noise = _validate.real("noise", noise, low=0.0)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(*x_range, size=(n_samples, n_features))
+    w = 3.0 / np.arange(1, n_features + 1)
+    y = intercept + X @ w + noise * rng.standard_normal(n_samples)
+    return Dataset(X, y, np.concatenate([[intercept], w]),
+                   tuple(f"x{j + 1}" for j in range(n_features)),
+                   f"y = {intercept} + X w + {noise} N(0,1), seed {seed}")
+
+
+def logistic_classification(n_samples: int = 200, n_features: int = 2, seed: int = 0,
+                            w_true=None) -> Dataset:
+    """Labels y ~ Bernoulli(sigma(X w_true)) with X ~ N(0, I); w_true defaults to (2, -1, 0.5, ...)."""
+    n_samples = _validate.integer("n_samples", n_samples, low=1)
+    n_features = _validate.integer("n_features", n_features, low=1)
+    rng = np.random.default_rng(seed)
+    if w_true is None:
+        w_true = 2.0 * (-0.5) ** np.arange(n_features)
+    w_true = _validate.vector("w_true", w_true, dim=n_features)
+    X = rng.standard_normal((n_samples, n_features))
+    y = (rng.uniform(size=n_samples) < 1 / (1 + np.exp(-X @ w_true))).astype(float)
+    return Dataset(X, y, w_true, tuple(f"x{j + 1}" for j in range(n_features)),
+                   f"Bernoulli(sigmoid(X w_true)), X ~ N(0, I), seed {seed}")
+
+
+_SKLEARN_SETS = ("breast_cancer", "diabetes", "iris", "wine", "digits")
+
+
+def load(name: str) -> Dataset:
+    """A data set bundled with scikit-learn (no download): one of breast_cancer, diabetes, iris, wine, digits."""
+    if name not in _SKLEARN_SETS:
+        raise ValueError(f"name must be one of {', '.join(_SKLEARN_SETS)}; got {name!r}")
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{name}")()
+    names = tuple(str(f) for f in getattr(bunch, "feature_names", ()))
+    return Dataset(bunch.data.astype(float), bunch.target.astype(float), None, names,
+                   bunch.DESCR.splitlines()[0] if bunch.DESCR else name)
+
+
+def minibatches(n_samples: int, batch_size: int, seed: int | np.random.Generator | None = 0,
+                shuffle: bool = True, drop_last: bool = False) -> Iterator[np.ndarray]:
+    """Index arrays covering 0..n_samples-1 once (one epoch), in batches of ``batch_size``.
+
+    With ``shuffle`` the order is a permutation drawn from ``default_rng(seed)`` (pass a Generator to draw
+    a fresh permutation each epoch). The last batch is smaller unless ``drop_last``.
+    """
+    n_samples = _validate.integer("n_samples", n_samples, low=1)
+    batch_size = _validate.integer("batch_size", batch_size, low=1)
+    if batch_size > n_samples:
+        raise ValueError(f"batch_size must be <= n_samples = {n_samples}, got {batch_size}")
+    order = np.random.default_rng(seed).permutation(n_samples) if shuffle else np.arange(n_samples)
+    stop = n_samples - n_samples % batch_size if drop_last else n_samples
+    for start in range(0, stop, batch_size):
+        yield order[start:start + batch_size]

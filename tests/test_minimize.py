@@ -1,0 +1,188 @@
+"""gdbook.minimize: convergence, history, stopping rules, divergence reports and argument checks."""
+
+import numpy as np
+import pytest
+
+import gdbook
+from gdbook import data, theory
+from gdbook.optim import SGD, Adam
+from gdbook.problems import LeastSquares, Quadratic, Rosenbrock
+
+
+@pytest.fixture
+def quadratic():
+    return Quadratic.random(4, 10.0, seed=0)
+
+
+def test_gradient_descent_reaches_the_minimiser_and_records_history(quadratic):
+    result = gdbook.minimize(quadratic, np.zeros(4), max_iter=500, tol=1e-10)
+    assert result.success, result.message
+    np.testing.assert_allclose(result.x, quadratic.x_star, atol=1e-9)
+    assert result.fun == pytest.approx(quadratic.f_star, abs=1e-15)
+    h = result.history
+    assert h["x"].shape == (result.nit + 1, 4)
+    assert h["f"].shape == h["grad_norm"].shape == (result.nit + 1,)
+    assert h["lr"].shape == (result.nit,)
+    np.testing.assert_allclose(h["lr"], 1.0 / quadratic.L)
+    np.testing.assert_allclose(h["f"], [quadratic.value(x) for x in h["x"]])
+    assert h["grad_norm"][-1] <= 1e-10 < h["grad_norm"][-2]
+
+
+def test_history_follows_the_optimizer_step_by_step(quadratic):
+    opt = Adam(lr=0.05)
+    result = gdbook.minimize(quadratic, np.ones(4), method=opt, max_iter=20, tol=0.0)
+    x, state = np.ones(4), opt.init(np.ones(4))
+    for t in range(20):
+        x, state = opt.step(x, quadratic.grad(x), state)
+        np.testing.assert_array_equal(result.history["x"][t + 1], x)
+    assert result.nit == 20 and not result.success
+    assert "max_iter" in result.message
+
+
+@pytest.mark.parametrize("method", ["gd", "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw"])
+def test_every_named_method_runs(method, quadratic):
+    lr = {"adadelta": 1.0, "gd": None}.get(method, 0.02)
+    result = gdbook.minimize(quadratic, np.zeros(4), method=method, lr=lr, max_iter=50, tol=0.0)
+    assert result.nit == 50
+    assert result.history["f"][-1] < result.history["f"][0]
+
+
+def test_relative_change_stops_the_run(quadratic):
+    result = gdbook.minimize(quadratic, np.zeros(4), tol=0.0, ftol=1e-6, max_iter=10_000)
+    assert result.success and "ftol" in result.message
+    f = result.history["f"]
+    assert abs(f[-1] - f[-2]) <= 1e-6 * max(abs(f[-1]), abs(f[-2]), 1.0)
+    assert all(abs(a - b) > 1e-6 * max(abs(a), abs(b), 1.0) for a, b in zip(f[:-2], f[1:-1]))
+
+
+def test_callback_sees_each_iterate_and_can_stop(quadratic):
+    seen = []
+
+    def callback(t, x, f):
+        seen.append((t, f))
+        return t == 7
+
+    result = gdbook.minimize(quadratic, np.zeros(4), tol=0.0, callback=callback)
+    assert result.nit == 7 and not result.success and "callback" in result.message
+    assert [t for t, _ in seen] == list(range(1, 8))
+    np.testing.assert_allclose([f for _, f in seen], result.history["f"][1:])
+
+
+def test_minibatch_sgd_uses_each_sample_once_per_epoch():
+    ds = data.linear_regression(n_samples=60, n_features=2, seed=1)
+    problem = LeastSquares(data.add_intercept(ds.X), ds.y)
+    used = []
+
+    class Recording(LeastSquares):
+        def grad(self, x, idx=None):
+            if idx is not None:
+                used.append(np.asarray(idx))
+            return super().grad(x, idx)
+
+    recording = Recording(problem.X, problem.y)
+    result = gdbook.minimize(recording, np.zeros(3), method="sgd", lr=0.05, batch_size=20, max_iter=9, tol=0.0)
+    assert result.nit == 9 and len(used) == 9
+    for epoch in range(3):
+        np.testing.assert_array_equal(np.sort(np.concatenate(used[3 * epoch:3 * epoch + 3])), np.arange(60))
+    again = gdbook.minimize(problem, np.zeros(3), method="sgd", lr=0.05, batch_size=20, max_iter=9, tol=0.0)
+    np.testing.assert_array_equal(again.x, result.x)
+    other_seed = gdbook.minimize(problem, np.zeros(3), method="sgd", lr=0.05, batch_size=20, max_iter=9,
+                                 tol=0.0, seed=1)
+    assert not np.array_equal(other_seed.x, result.x)
+
+
+@pytest.mark.parametrize("factor", [2.05, 2.5, 4.0])
+def test_step_beyond_two_over_L_is_stopped_and_reported(factor, quadratic):
+    lr = factor / quadratic.L
+    result = gdbook.minimize(quadratic, np.ones(4), lr=lr, max_iter=5000)
+    assert not result.success
+    assert result.nit < 5000
+    assert np.all(np.isfinite(result.history["f"]))
+    assert f"diverged at iteration {result.nit}" in result.message
+    assert "above the stability limit 2/L" in result.message
+    assert f"{2 / quadratic.L:.3g}" in result.message
+
+
+def test_divergence_to_overflow_is_reported_not_hidden():
+    problem = Rosenbrock()
+    result = gdbook.minimize(problem, np.array([-1.5, 2.0]), method="sgd", lr=0.1, max_iter=100)
+    assert not result.success
+    assert "diverged at iteration" in result.message
+    assert result.nit < 100
+
+
+def test_step_below_two_over_L_is_not_flagged(quadratic):
+    result = gdbook.minimize(quadratic, np.ones(4), lr=1.9 / quadratic.L, max_iter=3000, tol=1e-9)
+    assert result.success, result.message
+
+
+def test_zero_iterations_and_already_optimal_start(quadratic):
+    result = gdbook.minimize(quadratic, np.ones(4), max_iter=0)
+    assert result.nit == 0 and not result.success and result.history["x"].shape == (1, 4)
+    at_optimum = gdbook.minimize(quadratic, quadratic.x_star, tol=1e-6)
+    assert at_optimum.success and at_optimum.nit == 0
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"x0": np.array([0.0, np.nan, 0.0, 0.0])}, ValueError, "x0 must be finite"),
+    ({"x0": np.zeros(3)}, ValueError, r"x0 must have shape \(4,\)"),
+    ({"x0": np.zeros((2, 2))}, ValueError, "x0 must be a 1-D"),
+    ({"method": "newtonish"}, ValueError, "method must be one of"),
+    ({"max_iter": -1}, ValueError, "max_iter"),
+    ({"max_iter": 2.5}, TypeError, "max_iter"),
+    ({"tol": -1e-3}, ValueError, "tol"),
+    ({"lr": -0.1}, ValueError, "lr"),
+    ({"lr": float("inf")}, ValueError, "lr"),
+    ({"lr": float("nan")}, ValueError, "lr"),
+    ({"method": SGD(lr=0.1), "lr": 0.1}, ValueError, "lr must be None"),
+    ({"batch_size": 2}, ValueError, "finite-sum"),
+])
+def test_bad_arguments_name_the_argument(kwargs, error, match, quadratic):
+    kwargs = {"x0": np.zeros(4), **kwargs}
+    with pytest.raises(error, match=match):
+        gdbook.minimize(quadratic, **kwargs)
+
+
+def test_objective_and_gradient_shape_are_checked():
+    with pytest.raises(TypeError, match="objective"):
+        gdbook.minimize(lambda x: x @ x, np.zeros(2))
+
+    class WrongGradient(Quadratic):
+        def grad(self, x, idx=None):
+            return super().grad(x)[:, None]          # (dim, 1): would broadcast silently
+
+    bad = WrongGradient(np.eye(2))
+    with pytest.raises(ValueError, match=r"objective.grad\(x\) must have the shape of x"):
+        gdbook.minimize(bad, np.ones(2), lr=0.1, max_iter=3)
+
+
+def test_gd_needs_lr_when_L_is_unknown():
+    from gdbook.problems import Himmelblau
+
+    with pytest.raises(ValueError, match="lr must be given"):
+        gdbook.minimize(Himmelblau(), np.zeros(2))
+    result = gdbook.minimize(Himmelblau(), np.zeros(2), lr=0.01, max_iter=2000, tol=1e-8)
+    assert result.success
+    assert np.min(np.linalg.norm(Himmelblau.minima - result.x, axis=1)) < 1e-6
+
+
+def test_bad_batch_size_is_rejected():
+    ds = data.linear_regression(n_samples=10, seed=0)
+    problem = LeastSquares(data.add_intercept(ds.X), ds.y)
+    for batch_size, match in [(0, "batch_size must be >= 1"), (11, "batch_size must be <= n_samples")]:
+        with pytest.raises(ValueError, match=match):
+            gdbook.minimize(problem, np.zeros(2), method="sgd", lr=0.1, batch_size=batch_size)
+
+
+def test_result_repr_is_short(quadratic):
+    text = repr(gdbook.minimize(quadratic, np.zeros(4), max_iter=3, tol=0.0))
+    assert text.startswith("OptimizeResult(success=False, nit=3") and "history" not in text
+
+
+def test_gd_bound_check_example_from_theory(quadratic):
+    """A smoke link between minimize and theory: the strongly convex bound holds on this run."""
+    x0 = np.ones(4)
+    result = gdbook.minimize(quadratic, x0, max_iter=100, tol=0.0)
+    gaps = result.history["f"] - quadratic.f_star
+    bound = theory.strongly_convex_bound(np.arange(101), 1 / quadratic.L, quadratic.L, quadratic.mu, gaps[0])
+    assert np.all(gaps <= bound * (1 + 1e-9) + 1e-15)
