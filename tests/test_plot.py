@@ -1,0 +1,48 @@
+"""gdbook.plot draws what it is asked to draw."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from gdbook import plot  # noqa: E402
+from gdbook.problems import LeastSquares, Rosenbrock  # noqa: E402
+
+
+def teardown_function():
+    plt.close("all")
+
+
+def test_contour_with_trajectories_draws_each_path_and_the_minimiser():
+    path = np.array([[-1.0, 1.0], [0.0, 0.5], [1.0, 1.0]])
+    ax = plot.contour_with_trajectories(Rosenbrock(), {"GD": path, "other": path[::-1]},
+                                        xlim=(-2, 2), ylim=(-1, 3), title="t", resolution=40)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["GD"].get_xydata(), path)
+    np.testing.assert_array_equal(lines["other"].get_xydata(), path[::-1])
+    np.testing.assert_array_equal(lines["$x^*$"].get_xydata(), [[1.0, 1.0]])
+    assert ax.get_title() == "t" and ax.get_xlim() == (-2, 2)
+    assert len(ax.figure.axes) == 2  # the plot and its colour bar
+
+
+def test_contour_needs_a_2d_problem():
+    with pytest.raises(ValueError, match="2-D"):
+        plot.contour(LeastSquares(np.ones((3, 3)), np.ones(3)))
+
+
+def test_against_bound_plots_both_curves_on_log_axes():
+    measured, bound = np.array([1.0, 0.5, 0.2]), np.array([1.0, 0.6, 0.3])
+    ax = plot.against_bound(measured, bound, bound_label="theory")
+    assert ax.get_yscale() == "log"
+    lines = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["measured"], measured)
+    np.testing.assert_array_equal(lines["theory"], bound)
+
+
+def test_loss_curves_one_line_per_label():
+    ax = plot.loss_curves({"a": [3, 2, 1], "b": [1, 1]}, log=False)
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    assert ax.get_yscale() == "linear"
