@@ -1,7 +1,8 @@
-"""``minimize``: run an optimizer on a problem, record the history, stop on convergence or divergence.
+"""``minimize``: run a method on a problem, record the history, stop on convergence or divergence.
 
-The result has the shape of ``scipy.optimize.minimize``'s: ``x, fun, nit, success, message`` plus
-``history``, the per-iteration arrays that the book plots against the theory.
+The result has the shape of ``scipy.optimize.minimize``'s: ``x, fun, nit, success, message``, the counts
+``nfev, njev, nhev`` of objective, gradient and Hessian evaluations, and ``history``, the per-iteration
+arrays that the book plots against the theory.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from tqdm import tqdm
 
 from . import _validate
 from .data import minibatches
+from .linesearch import ArmijoGD, LineSearchError, SearchMethod
 from .optim import OPTIMIZERS, SGD, Optimizer
+from .second_order import LBFGS, Newton
 
-METHODS = ("gd",) + tuple(OPTIMIZERS)
+SEARCH_METHODS = {"gd-armijo": ArmijoGD, "newton": Newton, "lbfgs": LBFGS}
+METHODS = ("gd",) + tuple(OPTIMIZERS) + tuple(SEARCH_METHODS)
 DIVERGENCE_FACTOR = 1e6  # a run whose optimality gap grows this many times over its start has diverged
 
 
@@ -25,7 +29,7 @@ class OptimizeResult:
     """The outcome of :func:`minimize`.
 
     ``history`` holds NumPy arrays: ``x`` (nit+1, dim), ``f`` and ``grad_norm`` (nit+1,), i.e. the values at
-    x_0, ..., x_nit, and ``lr`` (nit,), the learning rate of each step.
+    x_0, ..., x_nit, and ``lr`` (nit,), the learning rate (or line-search step) of each step.
     """
 
     x: np.ndarray
@@ -33,26 +37,32 @@ class OptimizeResult:
     nit: int
     success: bool
     message: str
-    history: dict = field(repr=False)
+    nfev: int = 0
+    njev: int = 0
+    nhev: int = 0
+    history: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return (f"OptimizeResult(success={self.success}, nit={self.nit}, fun={self.fun:.6g}, "
                 f"message={self.message!r})")
 
 
-def minimize(objective, x0, method: str | Optimizer = "gd", *, lr=None, max_iter: int = 1000,
+def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr=None, max_iter: int = 1000,
              tol: float = 1e-8, ftol: float = 0.0, batch_size: int | None = None, seed: int = 0,
              callback: Callable | None = None, progress: bool = False) -> OptimizeResult:
-    """Minimise ``objective`` from ``x0`` with a first-order method.
+    """Minimise ``objective`` from ``x0``.
 
-    method: "gd" (SGD without momentum: gradient descent), a name in ``gdbook.optim.OPTIMIZERS``
-        ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw") built with ``lr``, or an optimizer instance.
-    lr: learning rate (float or schedule) for a named method; "gd" defaults to 1/L when the problem knows L.
+    method: "gd" (SGD without momentum: gradient descent); a first-order optimizer by name
+        ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", built with ``lr``) or as an instance of
+        :class:`gdbook.optim.Optimizer`; or a method that evaluates the objective itself: "gd-armijo",
+        "newton", "lbfgs", or an instance of :class:`gdbook.linesearch.SearchMethod`.
+    lr: learning rate (float or schedule) for a named first-order method; "gd" defaults to 1/L when the
+        problem knows L.
     max_iter: the most steps taken. tol: stop when ||grad f(x_t)|| <= tol.
     ftol: also stop when |f_t - f_{t-1}| <= ftol * max(|f_t|, |f_{t-1}|, 1) (0 disables it).
-    batch_size: None for the full gradient, else steps use mini-batch gradients of a finite-sum problem,
-        drawn epoch by epoch without replacement from ``numpy.random.default_rng(seed)``; the history still
-        records the full f and ||grad f||.
+    batch_size: None for the full gradient, else first-order steps use mini-batch gradients of a
+        finite-sum problem, drawn epoch by epoch without replacement from ``numpy.random.default_rng(seed)``;
+        the history still records the full f and ||grad f||.
     callback: ``callback(t, x, f)`` after each step; returning True stops the run.
 
     Divergence (a non-finite value, or an optimality gap DIVERGENCE_FACTOR times its start) ends the run
@@ -64,26 +74,82 @@ def minimize(objective, x0, method: str | Optimizer = "gd", *, lr=None, max_iter
     max_iter = _validate.integer("max_iter", max_iter, low=0)
     tol = _validate.real("tol", tol, low=0.0)
     ftol = _validate.real("ftol", ftol, low=0.0)
-    optimizer = _make_optimizer(method, lr, objective)
-    batches = _batch_stream(objective, batch_size, seed)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _run(objective, x, optimizer, batches, max_iter, tol, ftol, callback, progress)
+    stepper = _make_stepper(method, lr, objective, batch_size, seed)
+    counted = _Counted(objective)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _run(counted, x, stepper, max_iter, tol, ftol, callback, progress)
 
 
-def _make_optimizer(method, lr, objective) -> Optimizer:
-    if isinstance(method, Optimizer):
+class _Counted:
+    """The objective, counting calls of value, grad and hessian (other attributes pass through)."""
+
+    def __init__(self, objective):
+        self._objective = objective
+        self.nfev = self.njev = self.nhev = 0
+
+    def value(self, x):
+        self.nfev += 1
+        return float(self._objective.value(x))
+
+    def grad(self, x, idx=None):
+        self.njev += 1
+        g = self._objective.grad(x) if idx is None else self._objective.grad(x, idx)
+        return _validate.same_shape("objective.grad(x)", g, x)
+
+    def hessian(self, x):
+        self.nhev += 1
+        return self._objective.hessian(x)
+
+    def __getattr__(self, name):
+        return getattr(self._objective, name)
+
+
+class _FirstOrder(SearchMethod):
+    """Adapts a functional optimizer (gdbook.optim) to the SearchMethod protocol, with mini-batches."""
+
+    def __init__(self, optimizer: Optimizer, batches):
+        self.optimizer, self.batches = optimizer, batches
+
+    def init(self, problem, x, f, g):
+        return self.optimizer.init(x)
+
+    def step(self, problem, x, f, g, state):
+        batch = next(self.batches)
+        g_step = g if batch is None else problem.grad(x, batch)
+        lr = self.optimizer.lr_at(state["step"])
+        x_new, state = self.optimizer.step(x, g_step, state)
+        f_new = problem.value(x_new)
+        return x_new, f_new, problem.grad(x_new), lr, state
+
+
+def _make_stepper(method, lr, objective, batch_size, seed) -> SearchMethod:
+    if isinstance(method, (Optimizer, SearchMethod)) and lr is not None:
+        raise ValueError("lr must be None when method is an optimizer instance (it carries its own lr)")
+    if isinstance(method, str) and method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)} or an optimizer instance; got {method!r}")
+    if isinstance(method, str) and method in SEARCH_METHODS:
         if lr is not None:
-            raise ValueError("lr must be None when method is an optimizer instance (it carries its own lr)")
+            raise ValueError(f"lr must be None for method {method!r}: its step comes from a line search")
+        method = SEARCH_METHODS[method]()
+    if isinstance(method, SearchMethod):
+        if batch_size is not None:
+            raise ValueError(f"batch_size must be None for {type(method).__name__}, which needs exact values")
         return method
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)} or an Optimizer instance; got {method!r}")
-    if method == "gd":
+    if isinstance(method, str):
+        method = _named_optimizer(method, lr, objective)
+    if not isinstance(method, Optimizer):
+        raise TypeError(f"method must be a name or an optimizer instance, got {type(method).__name__}")
+    return _FirstOrder(method, _batch_stream(objective, batch_size, seed))
+
+
+def _named_optimizer(name, lr, objective) -> Optimizer:
+    if name == "gd":
         if lr is None:
             if getattr(objective, "L", None) is None:
                 raise ValueError("lr must be given for method 'gd' when the objective's L is unknown")
             lr = 1.0 / objective.L
         return SGD(lr=lr)
-    return OPTIMIZERS[method]() if lr is None else OPTIMIZERS[method](lr=lr)
+    return OPTIMIZERS[name]() if lr is None else OPTIMIZERS[name](lr=lr)
 
 
 def _batch_stream(objective, batch_size, seed):
@@ -102,23 +168,28 @@ def _batch_stream(objective, batch_size, seed):
         yield from minibatches(n, batch_size, seed=rng)
 
 
-def _run(objective, x, optimizer, batches, max_iter, tol, ftol, callback, progress) -> OptimizeResult:
-    state = optimizer.init(x)
-    f, grad_norm = _evaluate(objective, x)
-    xs, fs, norms, lrs = [x], [f], [grad_norm], []
+def _run(problem, x, stepper, max_iter, tol, ftol, callback, progress) -> OptimizeResult:
+    f, g = problem.value(x), problem.grad(x)
+    state = stepper.init(problem, x, f, g)
+    grad_norm = float(np.linalg.norm(g))
+    xs, fs, norms, steps = [x], [f], [grad_norm], []
+    f_low = f
     success, message = _converged(grad_norm, tol, None, f, ftol)
-    bar = tqdm(total=max_iter, disable=not progress or success, desc=type(optimizer).__name__)
+    bar = tqdm(total=max_iter, disable=not progress or success, desc=type(stepper).__name__)
     t = 0
     while not success and t < max_iter:
-        g = _validate.same_shape("objective.grad(x)", objective.grad(x, next(batches)), x)
-        lrs.append(optimizer.lr_at(t))
-        x, state = optimizer.step(x, g, state)
-        t += 1
         f_prev = f
-        f, grad_norm = _evaluate(objective, x)
-        xs.append(x), fs.append(f), norms.append(grad_norm)
+        try:
+            x, f, g, step, state = stepper.step(problem, x, f, g, state)
+        except LineSearchError as error:
+            message = f"line search failed at iteration {t + 1} with ||grad f|| = {grad_norm:.3g}: {error}"
+            break
+        t += 1
+        grad_norm = float(np.linalg.norm(g))
+        f_low = min(f_low, f)
+        xs.append(x), fs.append(f), norms.append(grad_norm), steps.append(step)
         bar.update()
-        divergence = _divergence(objective, fs, grad_norm, t, lrs[-1])
+        divergence = _divergence(problem, fs[0], f, f_low, grad_norm, t, step)
         if divergence:
             message = divergence
             break
@@ -129,12 +200,8 @@ def _run(objective, x, optimizer, batches, max_iter, tol, ftol, callback, progre
     bar.close()
     if not success and not message:
         message = f"reached max_iter = {max_iter} with ||grad f|| = {grad_norm:.3g} > tol = {tol:.3g}"
-    history = {"x": np.array(xs), "f": np.array(fs), "grad_norm": np.array(norms), "lr": np.array(lrs)}
-    return OptimizeResult(x, f, t, success, message, history)
-
-
-def _evaluate(objective, x) -> tuple[float, float]:
-    return float(objective.value(x)), float(np.linalg.norm(objective.grad(x)))
+    history = {"x": np.array(xs), "f": np.array(fs), "grad_norm": np.array(norms), "lr": np.array(steps)}
+    return OptimizeResult(x, f, t, success, message, problem.nfev, problem.njev, problem.nhev, history)
 
 
 def _converged(grad_norm, tol, f_prev, f, ftol) -> tuple[bool, str]:
@@ -145,16 +212,15 @@ def _converged(grad_norm, tol, f_prev, f, ftol) -> tuple[bool, str]:
     return False, ""
 
 
-def _divergence(objective, fs, grad_norm, t, lr) -> str:
+def _divergence(problem, f0, f, f_low, grad_norm, t, lr) -> str:
     """A message if the run has diverged at iteration t, else the empty string."""
-    f0, f = fs[0], fs[-1]
-    f_star = getattr(objective, "f_star", None)
-    f_ref = f_star if f_star is not None else min(fs)
+    f_star = getattr(problem, "f_star", None)
+    f_ref = f_star if f_star is not None else f_low
     start_gap = max(f0 - f_ref, 1e-12 * max(abs(f0), 1.0))
     if np.isfinite(f) and np.isfinite(grad_norm) and f - f_ref <= DIVERGENCE_FACTOR * start_gap:
         return ""
     message = f"diverged at iteration {t}: f = {f:.3g}, ||grad f|| = {grad_norm:.3g}, started at f = {f0:.3g}"
-    L = getattr(objective, "L", None)
+    L = getattr(problem, "L", None)
     if L:
         verdict = "above" if lr > 2.0 / L else "within"
         message += f"; lr = {lr:.3g} is {verdict} the stability limit 2/L = {2.0 / L:.3g}"

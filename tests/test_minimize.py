@@ -186,3 +186,12 @@ def test_gd_bound_check_example_from_theory(quadratic):
     gaps = result.history["f"] - quadratic.f_star
     bound = theory.strongly_convex_bound(np.arange(101), 1 / quadratic.L, quadratic.L, quadratic.mu, gaps[0])
     assert np.all(gaps <= bound * (1 + 1e-9) + 1e-15)
+
+
+def test_evaluation_counts(quadratic):
+    full = gdbook.minimize(quadratic, np.ones(4), max_iter=10, tol=0.0)
+    assert (full.nfev, full.njev, full.nhev) == (11, 11, 0)   # one f and one gradient per iterate
+    ds = data.linear_regression(n_samples=30, seed=0)
+    problem = LeastSquares(data.add_intercept(ds.X), ds.y)
+    batched = gdbook.minimize(problem, np.zeros(2), "sgd", lr=0.1, batch_size=5, max_iter=10, tol=0.0)
+    assert (batched.nfev, batched.njev) == (11, 21)            # plus one mini-batch gradient per step

@@ -12,7 +12,9 @@ class Quadratic(Problem):
     """f(x) = 1/2 x^T A x - b^T x + c with A symmetric positive semi-definite.
 
     grad f(x) = A x - b, Hessian A, L = lambda_max(A), mu = lambda_min(A); if mu > 0 the minimiser is
-    x* = A^{-1} b with f* = c - 1/2 b^T A^{-1} b.
+    x* = A^{-1} b with f* = c - 1/2 b^T A^{-1} b, and f is evaluated as f* + 1/2 (x - x*)^T A (x - x*):
+    the same number, but accurate to round-off in f - f* rather than in f, so that gaps far below
+    eps |f*| can be measured.
     """
 
     def __init__(self, A, b=None, c: float = 0.0):
@@ -57,7 +59,10 @@ class Quadratic(Problem):
         return cls((Q * eigenvalues) @ Q.T, rng.standard_normal(dim))
 
     def _value(self, x):
-        return 0.5 * x @ self.A @ x - self.b @ x + self.c
+        if self.x_star is None:
+            return 0.5 * x @ self.A @ x - self.b @ x + self.c
+        r = x - self.x_star
+        return self.f_star + 0.5 * r @ self.A @ r
 
     def _grad(self, x):
         return self.A @ x - self.b

@@ -1,0 +1,177 @@
+"""Line searches: how far to go along a descent direction d from x.
+
+Both searches look at phi(a) = f(x + a d), with slope phi'(0) = grad f(x)^T d < 0:
+
+* Armijo (sufficient decrease): phi(a) <= phi(0) + c1 a phi'(0), found by backtracking a <- shrink * a.
+* strong Wolfe: Armijo and |phi'(a)| <= c2 |phi'(0)| (the slope has flattened enough), found by
+  bracketing and zooming, Nocedal & Wright, *Numerical Optimization* (2006), Algorithms 3.5 and 3.6.
+
+Also here: :class:`ArmijoGD`, gradient descent whose step comes from Armijo backtracking, and
+:class:`SearchMethod`, the protocol of methods that evaluate the objective themselves (used by
+:func:`gdbook.minimize` for "gd-armijo", "newton" and "lbfgs").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate
+
+
+class LineSearchError(RuntimeError):
+    """No step satisfying the conditions was found within the evaluation budget."""
+
+
+@dataclass(frozen=True)
+class LineSearchResult:
+    """The accepted step ``step``, f and (strong Wolfe only) the gradient there, and evaluations used."""
+
+    step: float
+    f: float
+    g: np.ndarray | None
+    nfev: int
+
+
+def _slope(g0, d) -> float:
+    slope = float(np.dot(g0, d))
+    if not slope < 0:
+        raise ValueError(f"d must be a descent direction (grad f(x)^T d < 0), got slope {slope:.3g}")
+    return slope
+
+
+def armijo_holds(f0, slope, step, f_new, c1=1e-4) -> bool:
+    """The sufficient-decrease (Armijo) condition f(x + a d) <= f(x) + c1 a grad f(x)^T d."""
+    return bool(f_new <= f0 + c1 * step * slope)
+
+
+def curvature_holds(slope, slope_new, c2=0.9) -> bool:
+    """The strong Wolfe curvature condition |grad f(x + a d)^T d| <= c2 |grad f(x)^T d|."""
+    return bool(abs(slope_new) <= c2 * abs(slope))
+
+
+def backtracking(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, shrink: float = 0.5,
+                 max_evals: int = 60) -> LineSearchResult:
+    """Armijo backtracking: try a = step, shrink * step, ... until f(x + a d) <= f(x) + c1 a g0^T d.
+
+    Terminates for any descent direction of a smooth f because the condition holds for all small a
+    (Nocedal & Wright 2006, Algorithm 3.1).
+    """
+    c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
+    shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
+    slope = _slope(g0, d)
+    for evals in range(1, max_evals + 1):
+        f_new = objective.value(x + step * d)
+        if armijo_holds(f0, slope, step, f_new, c1):
+            return LineSearchResult(step, f_new, None, evals)
+        step *= shrink
+    raise LineSearchError(f"backtracking found no Armijo step in {max_evals} evaluations (last step {step:.3g})")
+
+
+def strong_wolfe(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
+                 max_evals: int = 30) -> LineSearchResult:
+    """A step satisfying the strong Wolfe conditions (0 < c1 < c2 < 1), by bracketing then zooming.
+
+    Nocedal & Wright (2006), Algorithms 3.5 (bracketing, doubling the step) and 3.6 (zoom, with a
+    safeguarded cubic interpolation). Returns the gradient at the accepted point as well.
+    """
+    c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
+    c2 = _validate.real("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
+    slope0 = _slope(g0, d)
+    evals = 0
+
+    def phi(a):
+        nonlocal evals
+        evals += 1
+        if evals > max_evals:
+            raise LineSearchError(f"strong Wolfe search used its {max_evals} evaluations without success")
+        x_a = x + a * d
+        f_a = objective.value(x_a)
+        g_a = objective.grad(x_a) if np.isfinite(f_a) else np.full_like(x, np.nan)
+        return f_a, g_a, float(np.dot(g_a, d))
+
+    def zoom(lo, hi):
+        # lo, hi = (step, f, slope); lo satisfies Armijo with the lowest f so far; the minimiser is between
+        while True:
+            a = _cubic_minimiser(lo, hi)
+            f_a, g_a, s_a = phi(a)
+            if not np.isfinite(f_a) or not armijo_holds(f0, slope0, a, f_a, c1) or f_a >= lo[1]:
+                hi = (a, f_a, s_a)
+            else:
+                if curvature_holds(slope0, s_a, c2):
+                    return LineSearchResult(a, f_a, g_a, evals)
+                if s_a * (hi[0] - lo[0]) >= 0:
+                    hi = lo
+                lo = (a, f_a, s_a)
+
+    previous = (0.0, f0, slope0)
+    while True:
+        f_a, g_a, s_a = phi(step)
+        current = (step, f_a, s_a)
+        if not np.isfinite(f_a) or not armijo_holds(f0, slope0, step, f_a, c1) or \
+                (previous[0] > 0 and f_a >= previous[1]):
+            return zoom(previous, current)
+        if curvature_holds(slope0, s_a, c2):
+            return LineSearchResult(step, f_a, g_a, evals)
+        if s_a >= 0:
+            return zoom(current, previous)
+        previous, step = current, 2.0 * step
+
+
+def _cubic_minimiser(lo, hi) -> float:
+    """Minimiser of the cubic through (a, f, f') at both ends, kept 10% inside the interval; else bisect."""
+    (a, fa, da), (b, fb, db) = lo, hi
+    left, right = min(a, b), max(a, b)
+    margin = 0.1 * (right - left)
+    if np.isfinite(fb) and np.isfinite(db):
+        d1 = da + db - 3 * (fa - fb) / (a - b)
+        radicand = d1 * d1 - da * db
+        if radicand >= 0:
+            d2 = float(np.sign(b - a) * np.sqrt(radicand))
+            denominator = db - da + 2 * d2
+            candidate = b - (b - a) * (db + d2 - d1) / denominator if denominator else np.nan
+            if left + margin <= candidate <= right - margin:
+                return float(candidate)
+    return 0.5 * (left + right)
+
+
+class SearchMethod:
+    """Protocol of methods that evaluate the objective themselves (line searches, Newton, L-BFGS).
+
+    ``init(problem, x, f, g) -> state`` and ``step(problem, x, f, g, state) -> (x, f, g, step, state)``:
+    given f(x) and grad f(x), return the next point with its f and gradient, the step length taken
+    along the search direction, and the new state.
+    """
+
+    def init(self, problem, x, f, g) -> dict:
+        return {}
+
+    def step(self, problem, x, f, g, state):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+class ArmijoGD(SearchMethod):
+    """Gradient descent, d = -grad f(x), with the step from Armijo backtracking.
+
+    Each search starts from ``grow`` times the previous accepted step (``initial_step`` at first), so the
+    step can lengthen again after a short one. No knowledge of L is needed.
+    """
+
+    def __init__(self, initial_step: float = 1.0, c1: float = 1e-4, shrink: float = 0.5, grow: float = 2.0):
+        self.initial_step = _validate.real("initial_step", initial_step, low=0.0, low_open=True)
+        self.c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.grow = _validate.real("grow", grow, low=1.0)
+
+    def init(self, problem, x, f, g) -> dict:
+        return {"step": self.initial_step / self.grow}
+
+    def step(self, problem, x, f, g, state):
+        search = backtracking(problem, x, -g, f, g, state["step"] * self.grow, self.c1, self.shrink)
+        x_new = x - search.step * g
+        return x_new, search.f, problem.grad(x_new), search.step, {"step": search.step}
