@@ -21,7 +21,7 @@ from .second_order import LBFGS, Newton
 
 SEARCH_METHODS = {"gd-armijo": ArmijoGD, "newton": Newton, "lbfgs": LBFGS}
 METHODS = ("gd",) + tuple(OPTIMIZERS) + tuple(SEARCH_METHODS)
-DIVERGENCE_FACTOR = 1e6  # a run whose optimality gap grows this many times over its start has diverged
+DIVERGENCE_FACTOR = 1e6  # a run whose gap f - f_ref exceeds this many times max(f0 - f_ref, |f0|, 1) has diverged
 
 
 @dataclass
@@ -65,7 +65,8 @@ def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr
         the history still records the full f and ||grad f||.
     callback: ``callback(t, x, f)`` after each step; returning True stops the run.
 
-    Divergence (a non-finite value, or an optimality gap DIVERGENCE_FACTOR times its start) ends the run
+    Divergence (a non-finite value, or f - f_ref above DIVERGENCE_FACTOR * max(f_0 - f_ref, |f_0|, 1), with
+    f_ref = f* where known, else the lowest f seen) ends the run
     with ``success=False`` and a message naming the iteration and comparing lr with 2/L where L is known.
     """
     if not (callable(getattr(objective, "value", None)) and callable(getattr(objective, "grad", None))):
@@ -216,8 +217,8 @@ def _divergence(problem, f0, f, f_low, grad_norm, t, lr) -> str:
     """A message if the run has diverged at iteration t, else the empty string."""
     f_star = getattr(problem, "f_star", None)
     f_ref = f_star if f_star is not None else f_low
-    start_gap = max(f0 - f_ref, 1e-12 * max(abs(f0), 1.0))
-    if np.isfinite(f) and np.isfinite(grad_norm) and f - f_ref <= DIVERGENCE_FACTOR * start_gap:
+    scale = max(f0 - f_ref, abs(f0), 1.0)  # never tiny: a run that starts near f_ref may still rise a little
+    if np.isfinite(f) and np.isfinite(grad_norm) and f - f_ref <= DIVERGENCE_FACTOR * scale:
         return ""
     message = f"diverged at iteration {t}: f = {f:.3g}, ||grad f|| = {grad_norm:.3g}, started at f = {f0:.3g}"
     L = getattr(problem, "L", None)

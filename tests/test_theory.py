@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import gdbook
-from gdbook import data, theory
+from gdbook import data, models, schedules, theory
 from gdbook.optim import SGD
 from gdbook.problems import Logistic, Quadratic
 
@@ -85,14 +85,16 @@ def test_descent_lemma_holds_for_lr_below_two_over_L(fraction):
     assert np.all(h["f"][1:] <= predicted + 1e-12)
 
 
-def test_descent_inequality_without_step_condition_fails():
-    """The sources' J(t+1) <= J(t) - lr ||grad||^2 is false for lr in (1/L, 2/L): the run converges anyway."""
+@pytest.mark.parametrize("fraction", [0.1, 1.0, 1.5])
+def test_descent_inequality_without_step_condition_fails(fraction):
+    """The sources' J(t+1) <= J(t) - lr ||grad||^2 fails at every step on a strictly convex quadratic,
+    for any lr > 0 (f drops by lr ||g||^2 - lr^2/2 g^T A g, less than claimed), although the run converges."""
     q = Quadratic(np.diag([1.0, 4.0]))
-    lr = 1.5 / q.L
+    lr = fraction / q.L
     h = _run(q, np.array([1.0, 1.0]), lr, steps=30)
     claimed = h["f"][:-1] - lr * h["grad_norm"][:-1] ** 2
-    assert np.any(h["f"][1:] > claimed)
-    assert h["f"][-1] < 1e-6
+    assert np.all(h["f"][1:] > claimed)
+    assert np.all(np.diff(h["f"]) < 0) and h["f"][-1] < 0.5 * h["f"][0]
 
 
 @pytest.mark.parametrize("fraction", [0.5, 1.0, 1.8])
@@ -177,3 +179,87 @@ def test_robbins_monro_bound_and_its_conditions():
 def test_bounds_reject_parameters_outside_their_theorem(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- quadratics: any step size, the optimal one, and divergence beyond 2/L ----
+
+@settings(max_examples=60, deadline=None)
+@given(q=quadratics, fraction=st.floats(0.05, 1.99), x0=starts)
+def test_quadratic_distance_bound_holds_for_every_stable_step(q, fraction, x0):
+    lr = fraction / q.L
+    h = _run(q, x0, lr)
+    distances = np.linalg.norm(h["x"] - q.x_star, axis=1)
+    bound = theory.quadratic_distance_bound(np.arange(len(distances)), lr, q.L, q.mu, distances[0])
+    assert np.all(distances <= bound * (1 + 1e-7) + 1e-12)
+
+
+def test_quadratic_distance_bound_is_smallest_at_the_optimal_step():
+    L, mu = 10.0, 1.0
+    lrs = np.linspace(0.01, 0.199, 400)
+    factors = [theory.quadratic_distance_bound(1, lr, L, mu, 1.0) for lr in lrs]
+    assert lrs[int(np.argmin(factors))] == pytest.approx(theory.optimal_step(L, mu), abs=1e-3)
+    assert theory.quadratic_distance_bound(7, theory.optimal_step(L, mu), L, mu, 2.0) == pytest.approx(
+        theory.optimal_step_distance_bound(7, L, mu, 2.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("fraction", [2.05, 2.5])
+def test_divergence_lower_bound_holds_and_grows_beyond_two_over_L(fraction):
+    q = Quadratic.random(4, 8.0, seed=11)
+    lr = fraction / q.L
+    x0 = q.x_star + np.array([1.0, -1.0, 0.5, 2.0])
+    v = np.linalg.eigh(q.A)[1][:, -1]
+    h = _run(q, x0, lr, steps=60)   # minimize stops early once the run has clearly diverged
+    distances = np.linalg.norm(h["x"] - q.x_star, axis=1)
+    bound = theory.divergence_lower_bound(np.arange(len(distances)), lr, q.L, (x0 - q.x_star) @ v)
+    assert np.all(distances >= bound * (1 - 1e-9))
+    assert bound[-1] > 10 * bound[0] and distances[-1] > distances[0]
+
+
+# ---- SGD on a finite sum: single-sample gradients, sigma*^2 and L_max (Monte Carlo over runs) ----
+
+def _sgd_problem():
+    ds = data.linear_regression(n_samples=100, noise=1.0, seed=5, x_range=(-1.0, 1.0))
+    model = models.LinearRegression(data.add_intercept(ds.X), ds.y)
+    return model, model.gradient_variance(model.x_star)
+
+
+def test_sgd_constant_step_stays_below_its_bound_and_settles_in_a_ball_proportional_to_lr():
+    model, sigma2 = _sgd_problem()
+    w0 = model.x_star + np.array([3.0, -2.0])
+    plateaus = []
+    for lr in (0.5 / model.L_max, 0.25 / model.L_max):
+        paths = models.sgd_ensemble(model, w0, lr, steps=600, runs=2000, seed=3)
+        mean, error = models.mean_squared_distance(paths, model.x_star)
+        bound = theory.sgd_distance_bound(np.arange(601), lr, model.L_max, model.mu, 13.0, sigma2)
+        assert np.all(mean <= bound + 4 * error)
+        plateaus.append(mean[-200:].mean())
+        assert 0.05 * theory.sgd_noise_ball(lr, model.mu, sigma2) < plateaus[-1] < theory.sgd_noise_ball(
+            lr, model.mu, sigma2)
+    assert plateaus[1] / plateaus[0] == pytest.approx(0.5, abs=0.1)
+
+
+def test_sgd_robbins_monro_bound_holds_and_beats_the_constant_step_ball():
+    model, sigma2 = _sgd_problem()
+    w0 = model.x_star + np.array([3.0, -2.0])
+    beta = 2.0 / model.mu
+    gamma = 2.0 * beta * model.L_max - 1.0   # first step beta/(gamma+1) = 1/(2 L_max)
+    schedule = schedules.inverse_time(beta / (gamma + 1.0), 1.0 / (gamma + 1.0))
+    paths = models.sgd_ensemble(model, w0, schedule, steps=4000, runs=1000, seed=4, record_every=10)
+    mean, error = models.mean_squared_distance(paths, model.x_star)
+    t = np.arange(0, 4001, 10)
+    bound = theory.sgd_robbins_monro_distance_bound(t, beta, gamma, model.L_max, model.mu, 13.0, sigma2)
+    assert np.all(mean <= bound + 4 * error)
+    assert mean[-1] < 0.2 * theory.sgd_noise_ball(0.5 / model.L_max, model.mu, sigma2)
+    with pytest.raises(ValueError, match="beta must be > 1/mu"):
+        theory.sgd_robbins_monro_distance_bound(1, 0.5 / model.mu, gamma, model.L_max, model.mu, 1.0, 1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        theory.sgd_robbins_monro_distance_bound(1, beta, 0.0, model.L_max, model.mu, 1.0, 1.0)
+
+
+def test_sgd_distance_bound_rejects_steps_above_one_over_2_L_max():
+    with pytest.raises(ValueError, match="lr must be <= 0.25"):
+        theory.sgd_distance_bound(1, 0.3, 2.0, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="mu must be > 0"):
+        theory.sgd_noise_ball(0.1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="sigma_star_sq must be >= 0"):
+        theory.sgd_noise_ball(0.1, 1.0, -1.0)
