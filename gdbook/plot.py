@@ -84,3 +84,92 @@ def loss_curves(curves: dict, ax=None, xlabel: str = "iteration $t$", ylabel: st
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     return ax
+
+
+def against_bounds(curves: dict, ax=None, t=None, ylabel: str = "$f(x_t) - f^*$", title: str = "",
+                   logx: bool = False, bound_label: str = "dashed: bound"):
+    """Several measured sequences, each with its bound dashed in the same colour, on a log y axis.
+
+    ``curves`` maps a label to (measured, bound); ``t`` (shared) defaults to 0, 1, ... for each curve.
+    """
+    ax = _axes(ax)
+    for label, (measured, bound) in curves.items():
+        measured = np.asarray(measured, dtype=float)
+        steps = np.arange(len(measured)) if t is None else np.asarray(t)
+        (line,) = ax.plot(steps, measured, lw=2, label=label)
+        ax.plot(steps, np.broadcast_to(bound, steps.shape), "--", color=line.get_color(), lw=1.3)
+    ax.plot([], [], "--", color="gray", label=bound_label)
+    ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel="iteration $t$", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    return ax
+
+
+def iterates_1d(problem, paths: dict, xlim, ax=None, title: str = "", resolution: int = 300):
+    """A 1-D ``problem``'s graph with each path (a sequence of scalar iterates) drawn on it, step by step.
+
+    Consecutive iterates are joined by straight lines; the start is a square, the last point a star.
+    """
+    if problem.dim != 1:
+        raise ValueError(f"problem must be 1-D, got dim = {problem.dim}")
+    ax = _axes(ax)
+    grid = np.linspace(*xlim, resolution)
+    ax.plot(grid, problem.values(grid[:, None]), color="black", lw=1.5, label="$f$")
+    for label, path in paths.items():
+        path = np.asarray(path, dtype=float).ravel()
+        values = problem.values(path[:, None])
+        (line,) = ax.plot(path, values, "o-", lw=1, markersize=4, label=label)
+        ax.plot(path[0], values[0], "s", color=line.get_color(), markersize=7)
+        ax.plot(path[-1], values[-1], "*", color=line.get_color(), markersize=12, markeredgecolor="black")
+    ax.set(xlabel="$x$", ylabel="$f(x)$", xlim=xlim, title=title)
+    return ax
+
+
+def against_lr(lrs, curves: dict, marks: dict | None = None, ax=None, ylabel: str = "", title: str = "",
+               log: bool = False):
+    """Quantities measured at each learning rate (``curves``: label -> values, one per lr) against lr.
+
+    ``marks`` (label -> lr) are drawn as labelled vertical dashed lines, e.g. {"2/L": 2 / L}. A label that
+    starts with "theory" is drawn as a thin black line, the others with markers.
+    """
+    ax = _axes(ax)
+    lrs = np.asarray(lrs, dtype=float)
+    for label, values in curves.items():
+        values = np.asarray(values, dtype=float)
+        if values.shape != lrs.shape:
+            raise ValueError(f"curves[{label!r}] must have one value per lr, {lrs.shape}, got {values.shape}")
+        style = dict(color="black", lw=1) if label.startswith("theory") else dict(marker="o", markersize=3, ls="none")
+        ax.plot(lrs, values, label=label, **style)
+    for (label, lr), style in zip((marks or {}).items(), ("--", ":", "-.", (0, (5, 1)))):
+        ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    return ax
+
+
+def lr_sweep(sweeps: dict, f_star: float = 0.0, marks: dict | None = None, ax=None, title: str = "",
+             ylabel: str = "final $f - f^*$"):
+    """Learning-rate sweeps (label -> :class:`gdbook.sweeps.Sweep`): final f - f_star against lr, log-log.
+
+    A diverged run is drawn as a cross (in its sweep's colour) at the top of the plot; ``marks`` (label -> lr) are
+    vertical dashed lines, e.g. {"2/L": 2 / L}.
+    """
+    ax = _axes(ax)
+    top = max(float(np.nanmax(s.final - f_star)) for s in sweeps.values() if not np.all(s.diverged)) * 3
+    for label, sweep in sweeps.items():
+        (line,) = ax.loglog(sweep.lrs, sweep.final - f_star, "o-", lw=1.5, markersize=4, label=label)
+        if np.any(sweep.diverged):
+            ax.plot(sweep.lrs[sweep.diverged], np.full(int(sweep.diverged.sum()), top), "x", color=line.get_color(),
+                    markersize=9, mew=2.5, label=f"{label}: diverged")
+    for (label, lr), style in zip((marks or {}).items(), ("--", ":", "-.")):
+        ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
+    ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    return ax

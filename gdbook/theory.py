@@ -7,7 +7,8 @@ dist0 = ||x_0 - x*||. Every function accepts an array ``t`` and returns the boun
 Sources: Nesterov, *Lectures on Convex Optimization* (2018), ch. 2; Garrigos & Gower, *Handbook of
 Convergence Theorems for (Stochastic) Gradient Methods* (2023); Bottou, Curtis & Nocedal, *Optimization
 Methods for Large-Scale Machine Learning*, SIAM Review (2018), sec. 4; Polyak, *Introduction to
-Optimization* (1987), for the heavy-ball method.
+Optimization* (1987), for the heavy-ball method; Gower et al., *SGD: General Analysis and Improved Rates*,
+ICML (2019), Thm 3.1, for SGD on finite sums (sigma*^2, L_max).
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def optimal_step_distance_bound(t, L, mu, dist0):
 def heavy_ball_parameters(L: float, mu: float) -> tuple[float, float]:
     """Polyak's tuning for quadratics: lr = 4/(sqrt(L) + sqrt(mu))^2, beta = ((sqrt(k) - 1)/(sqrt(k) + 1))^2.
 
-    With them x_t - x* shrinks like ((sqrt(kappa) - 1)/(sqrt(kappa) + 1))^t (Polyak 1987, sec. 3.2.1).
+    With them every eigen-component of x_t - x* follows a recursion whose roots have modulus
+    rho = (sqrt(kappa) - 1)/(sqrt(kappa) + 1); at lambda = mu and lambda = L the two roots coincide, so the
+    error is O(t rho^t) rather than O(rho^t) (Polyak 1987, sec. 3.2.1).
     """
     L, mu = _smoothness(L, mu)
     root_kappa = np.sqrt(L / mu)
@@ -146,3 +149,126 @@ def sgd_diminishing_bound(t, beta, gamma, L, mu, gap0, noise):
         raise ValueError(f"gamma must make the first step beta/(gamma+1) <= 1/L = {1.0 / L:.6g}")
     nu = max(beta**2 * L * noise / (2.0 * (beta * mu - 1.0)), (gamma + 1.0) * gap0)
     return nu / (gamma + np.asarray(t, dtype=float) + 1.0)
+
+
+def quadratic_distance_bound(t, lr, L, mu, dist0):
+    """||x_t - x*|| <= max(|1 - lr mu|, |1 - lr L|)^t ||x_0 - x*|| for GD on a quadratic with spectrum in [mu, L].
+
+    Exact algebra: x_t - x* = (I - lr A)^t (x_0 - x*). Any lr > 0 is allowed; the factor is < 1 iff lr < 2/L
+    and smallest, (L - mu)/(L + mu), at lr = 2/(L + mu) (Polyak 1987, ch. 1; Nesterov 2018, ch. 2).
+    """
+    L, mu = _smoothness(L, mu)
+    lr = _step(lr, np.inf)
+    return dist0 * quadratic_contraction(lr, [mu, L]) ** np.asarray(t, dtype=float)
+
+
+def divergence_lower_bound(t, lr, L, component):
+    """||x_t - x*|| >= |1 - lr L|^t |<x_0 - x*, v>| for GD on a quadratic, v a unit eigenvector of eigenvalue L.
+
+    The component along v is multiplied by exactly 1 - lr L per step, so for lr > 2/L the iterates diverge
+    from every start with component != 0.
+    """
+    L = _smoothness(L)
+    lr = _step(lr, np.inf)
+    return abs(component) * abs(1.0 - lr * L) ** np.asarray(t, dtype=float)
+
+
+def sgd_noise_ball(lr, mu, sigma_star_sq):
+    """2 lr sigma*^2 / mu: the radius (in squared distance) that constant-step SGD approaches on a finite sum.
+
+    sigma*^2 = (1/n) sum_i ||grad f_i(x*)||^2 is the gradient noise at the minimiser (Gower et al. 2019).
+    """
+    mu = _validate.real("mu", mu, low=0.0, low_open=True)
+    sigma_star_sq = _validate.real("sigma_star_sq", sigma_star_sq, low=0.0)
+    return 2.0 * _step(lr, np.inf) * sigma_star_sq / mu
+
+
+def sgd_distance_bound(t, lr, L_max, mu, dist0_sq, sigma_star_sq):
+    """E||x_t - x*||^2 <= r + (1 - lr mu)^t (||x_0 - x*||^2 - r), r = 2 lr sigma*^2 / mu, for 0 < lr <= 1/(2 L_max).
+
+    Single-sample SGD on f = (1/n) sum_i f_i with each f_i convex and L_max-smooth and f mu-strongly convex
+    (Gower et al. 2019, Thm 3.1; Garrigos & Gower 2023, sec. 5). As t grows the bound falls to the noise ball r,
+    not to 0.
+    """
+    L_max, mu = _smoothness(L_max, mu)
+    lr = _step(lr, 1.0 / (2.0 * L_max))
+    ball = sgd_noise_ball(lr, mu, sigma_star_sq)
+    return ball + (1.0 - lr * mu) ** np.asarray(t, dtype=float) * (dist0_sq - ball)
+
+
+def sgd_robbins_monro_distance_bound(t, beta, gamma, L_max, mu, dist0_sq, sigma_star_sq):
+    """E||x_t - x*||^2 <= nu / (gamma + t + 1) for SGD with lr_t = beta / (gamma + t + 1), in the setting of
+    :func:`sgd_distance_bound`; nu = max(2 beta^2 sigma*^2 / (beta mu - 1), (gamma + 1) ||x_0 - x*||^2).
+
+    Requires beta > 1/mu and a first step beta/(gamma + 1) <= 1/(2 L_max). The steps satisfy Robbins and
+    Monro's conditions sum lr_t = inf, sum lr_t^2 < inf (the induction of Bottou et al. 2018, Thm 4.7).
+    """
+    L_max, mu = _smoothness(L_max, mu)
+    if beta * mu <= 1.0:
+        raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
+    if beta / (gamma + 1.0) > (1.0 + 1e-12) / (2.0 * L_max):  # slack for round-off in gamma
+        raise ValueError(f"gamma must make the first step beta/(gamma+1) <= 1/(2 L_max) = {0.5 / L_max:.6g}")
+    sigma_star_sq = _validate.real("sigma_star_sq", sigma_star_sq, low=0.0)
+    nu = max(2.0 * beta**2 * sigma_star_sq / (beta * mu - 1.0), (gamma + 1.0) * dist0_sq)
+    return nu / (gamma + np.asarray(t, dtype=float) + 1.0)
+
+
+def _momentum_beta(beta) -> float:
+    return _validate.real("beta", beta, low=0.0, high=1.0, high_open=True)
+
+
+def momentum_roots(lr, beta, eigenvalues, nesterov: bool = False) -> np.ndarray:
+    """The two roots z of each eigen-mode's characteristic polynomial, shape (len(eigenvalues), 2), complex.
+
+    On f = 1/2 x^T A x - b^T x, each eigen-component e of x_t - x* (eigenvalue lam of A) obeys a scalar
+    two-term recurrence, hence e_t = c1 z1^t + c2 z2^t with z1, z2 the roots of
+        heavy ball  x_{t+1} = x_t - lr grad f(x_t) + beta (x_t - x_{t-1}):   z^2 - (1 + beta - lr lam) z + beta
+        Nesterov    x_{t+1} = y_t - lr grad f(y_t), y_t = x_t + beta (x_t - x_{t-1}):
+                                                        z^2 - (1 + beta)(1 - lr lam) z + beta (1 - lr lam)
+    (Polyak 1987, sec. 3.2.1; the same recurrences hold for torch's form, see gdbook.momentum).
+    """
+    lr = _step(lr, np.inf)
+    beta = _momentum_beta(beta)
+    lam = np.atleast_1d(np.asarray(eigenvalues, dtype=float))
+    s = 1.0 - lr * lam
+    trace, det = ((1.0 + beta) * s, beta * s) if nesterov else (1.0 + beta - lr * lam, np.full_like(lam, beta))
+    root = np.sqrt((trace**2 - 4.0 * det).astype(complex))
+    return np.stack([(trace + root) / 2.0, (trace - root) / 2.0], axis=-1)
+
+
+def momentum_rate(lr, beta, eigenvalues, nesterov: bool = False) -> float:
+    """The spectral radius max |z| over the roots of :func:`momentum_roots`: the asymptotic factor per step
+    by which heavy ball (or Nesterov) shrinks x_t - x* on a quadratic; >= 1 means no convergence.
+
+    beta = 0 gives gradient descent's max |1 - lr lam| (:func:`quadratic_contraction`). With
+    :func:`heavy_ball_parameters` it is (sqrt(k) - 1)/(sqrt(k) + 1); with :func:`nesterov_parameters`,
+    1 - 1/sqrt(k) (a double root at lam = mu).
+    """
+    return float(np.max(np.abs(momentum_roots(lr, beta, eigenvalues, nesterov))))
+
+
+def momentum_max_step(L: float, beta, nesterov: bool = False) -> float:
+    """The stability limit on lr for momentum beta in [0, 1) on a quadratic with largest eigenvalue L.
+
+    Heavy ball converges iff 0 < lr lam < 2 + 2 beta for every eigenvalue lam, so lr < (2 + 2 beta)/L;
+    Nesterov iff 0 < lr lam < (2 + 2 beta)/(1 + 2 beta). Both follow from the Schur-Cohn (Jury) test:
+    z^2 + a1 z + a0 has both roots inside the unit circle iff |a0| < 1 and |a1| < 1 + a0.
+    beta = 0 gives gradient descent's 2/L (:func:`max_stable_step`).
+    """
+    L = _smoothness(L)
+    beta = _momentum_beta(beta)
+    return (2.0 + 2.0 * beta) / ((1.0 + 2.0 * beta) * L if nesterov else L)
+
+
+def iterations_to_tolerance(rate, tol):
+    """The smallest t with rate^t <= tol: ceil(log(1/tol) / log(1/rate)), for 0 < rate < 1 and 0 < tol < 1.
+
+    For rate = (k - 1)/(k + 1) (gradient descent, lr = 2/(L + mu)) this is about k/2 log(1/tol); for
+    (sqrt(k) - 1)/(sqrt(k) + 1) (tuned heavy ball) about sqrt(k)/2 log(1/tol).
+    """
+    tol = _validate.real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    rate = np.asarray(rate, dtype=float)
+    if np.any(~(rate > 0.0) | ~(rate < 1.0)):
+        raise ValueError(f"rate must lie in (0, 1), got {rate}")
+    t = np.ceil(np.log(tol) / np.log(rate) - 1e-9).astype(int)
+    return int(t) if t.ndim == 0 else t

@@ -46,3 +46,15 @@ def test_loss_curves_one_line_per_label():
     ax = plot.loss_curves({"a": [3, 2, 1], "b": [1, 1]}, log=False)
     assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
     assert ax.get_yscale() == "linear"
+
+
+def test_against_bounds_pairs_each_curve_with_its_bound_in_the_same_colour():
+    curves = {"a": ([1.0, 0.5, 0.25], [1.0, 0.8, 0.6]), "b": ([2.0, 1.0], 3.0)}
+    ax = plot.against_bounds(curves, logx=True, title="t")
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines if not line.get_label().startswith("_")] == ["a", "b", "dashed: bound"]
+    np.testing.assert_array_equal(lines[0].get_ydata(), [1.0, 0.5, 0.25])
+    np.testing.assert_array_equal(lines[1].get_ydata(), [1.0, 0.8, 0.6])
+    np.testing.assert_array_equal(lines[3].get_ydata(), [3.0, 3.0])
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color() == lines[3].get_color()
+    assert lines[1].get_linestyle() == "--" and ax.get_xscale() == ax.get_yscale() == "log"
