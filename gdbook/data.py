@@ -110,3 +110,27 @@ def minibatches(n_samples: int, batch_size: int, seed: int | np.random.Generator
     stop = n_samples - n_samples % batch_size if drop_last else n_samples
     for start in range(0, stop, batch_size):
         yield order[start:start + batch_size]
+
+
+def sparse_regression(n_samples: int = 2000, n_features: int = 50, max_frequency: float = 0.5,
+                      min_frequency: float = 0.005, noise: float = 0.5, seed: int = 0) -> Dataset:
+    """Binary features of very different frequencies: y = X w_true + noise * N(0, 1).
+
+    Feature j is 1 in a sample with probability p_j, the p_j log-spaced from ``max_frequency`` (j = 0) down
+    to ``min_frequency`` (j = n_features - 1), as words in text or categories in click logs; w_true_j = +-2
+    with random signs. X, the signs and the noise come from ``numpy.random.default_rng(seed)``. A rare
+    feature's weight is estimated from few samples and receives a non-zero gradient only from them.
+    """
+    n_samples = _validate.integer("n_samples", n_samples, low=1)
+    n_features = _validate.integer("n_features", n_features, low=1)
+    max_frequency = _validate.real("max_frequency", max_frequency, low=0.0, low_open=True, high=1.0)
+    min_frequency = _validate.real("min_frequency", min_frequency, low=0.0, low_open=True, high=max_frequency)
+    noise = _validate.real("noise", noise, low=0.0)
+    rng = np.random.default_rng(seed)
+    frequencies = np.geomspace(max_frequency, min_frequency, n_features)
+    X = (rng.uniform(size=(n_samples, n_features)) < frequencies).astype(float)
+    w_true = 2.0 * rng.choice([-1.0, 1.0], size=n_features)
+    y = X @ w_true + noise * rng.standard_normal(n_samples)
+    return Dataset(X, y, w_true, tuple(f"x{j + 1}" for j in range(n_features)),
+                   f"y = X w_true + {noise} N(0,1), X_ij ~ Bernoulli(p_j), p_j log-spaced from "
+                   f"{max_frequency} to {min_frequency}, seed {seed}")
