@@ -78,6 +78,11 @@ def strong_wolfe(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c
     """
     c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
     c2 = _validate.real("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
+    return _strong_wolfe(objective, x, d, f0, g0, step, c1, c2, max_evals)
+
+
+def _strong_wolfe(objective, x, d, f0, g0, step, c1, c2, max_evals=30) -> LineSearchResult:
+    """:func:`strong_wolfe` without the checks of c1 and c2 (for callers that checked them once)."""
     slope0 = _slope(g0, d)
     evals = 0
 

@@ -7,18 +7,20 @@ Where H is not positive definite, H + tau I is used with tau grown until the Cho
 succeeds (Nocedal & Wright 2006, sec. 3.4).
 
 L-BFGS: approximates the inverse Hessian from the last m pairs s = x_{k+1} - x_k, y = g_{k+1} - g_k
-with the two-loop recursion, and takes strong-Wolfe steps (Liu & Nocedal 1989; Nocedal & Wright 2006,
-Algorithms 7.4 and 7.5).
+with the two-loop recursion (:func:`two_loop`, the readable reference) or the equal compact form
+(:func:`compact_product`, what :class:`LBFGS` uses), and takes strong-Wolfe steps (Liu & Nocedal 1989;
+Nocedal & Wright 2006, Algorithms 7.4 and 7.5; Byrd, Nocedal & Schnabel 1994).
+
+For timing against scipy: :func:`iterate` runs a method's bare loop (no history), and
+:func:`scipy_lbfgsb` runs scipy's L-BFGS-B stopped by the same rule, ||grad f|| <= tol.
 """
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from . import _validate
-from .linesearch import SearchMethod, backtracking, strong_wolfe
+from .linesearch import SearchMethod, _strong_wolfe, backtracking
 
 
 def newton_direction(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
@@ -82,12 +84,47 @@ def two_loop(g: np.ndarray, s_pairs, y_pairs) -> np.ndarray:
     return q
 
 
+def compact_product(g: np.ndarray, S: np.ndarray, Y: np.ndarray, R: np.ndarray, YY: np.ndarray) -> np.ndarray:
+    """H_k g, the same vector as :func:`two_loop`, from matrix-vector products with the stacked pairs.
+
+    S, Y hold the pairs in their rows (oldest first), R is the upper triangle of S Y^T
+    (R_ij = s_i^T y_j for i <= j, so diag R = 1/rho) and YY = Y Y^T. The first loop of the recursion is
+    the triangular system R alpha = S g, the second R^T beta = gamma (Y g - YY alpha) + U^T alpha with U
+    the strictly upper part of R; then H g = gamma (g - Y^T alpha) + S^T (alpha - beta). This is the
+    compact form of Byrd, Nocedal & Schnabel, Math. Programming 63 (1994), eq. (3.1) with H_0 = gamma I.
+    """
+    if len(S) == 0:
+        return g.copy()
+    gamma = R[-1, -1] / YY[-1, -1]
+    from scipy.linalg.lapack import dtrtrs  # imported here so that `import gdbook` does not load scipy.linalg
+
+    alpha = dtrtrs(R, S @ g)[0]
+    upper_t_alpha = R.T @ alpha - np.diagonal(R) * alpha          # U^T alpha
+    beta = dtrtrs(R, gamma * (Y @ g - YY @ alpha) + upper_t_alpha, trans=1)[0]
+    return gamma * (g - alpha @ Y) + (alpha - beta) @ S
+
+
+def _append_pair(memory: int, S, Y, R, YY, s, y):
+    """The stacks S, Y, R, YY of :func:`compact_product` after storing (s, y), dropping the oldest if full."""
+    drop = max(len(S) + 1 - memory, 0)
+    S, Y = np.concatenate((S[drop:], s[None])), np.concatenate((Y[drop:], y[None]))
+    k = len(S)
+    R_new, YY_new = np.zeros((k, k)), np.empty((k, k))
+    R_new[:-1, :-1], YY_new[:-1, :-1] = R[drop:, drop:], YY[drop:, drop:]
+    R_new[:, -1] = S @ y                       # s_i^T y for every stored s_i, the newest included
+    YY_new[:, -1] = YY_new[-1, :] = Y @ y
+    return S, Y, R_new, YY_new
+
+
 class LBFGS(SearchMethod):
     """Limited-memory BFGS with ``memory`` pairs and strong Wolfe line search (c1, c2).
 
-    The first step, with no curvature information yet, tries a = 1/||g|| along -g, as L-BFGS-B does.
-    A pair with s^T y <= 1e-10 y^T y (no positive curvature) is not stored; should round-off ever make
-    the direction an ascent one, the memory is cleared and the step is along -grad f.
+    The direction is -H_k g, with H_k the BFGS matrix of the last ``memory`` pairs (s, y), computed by
+    :func:`compact_product` (equal to :func:`two_loop`, with fewer, larger NumPy operations). The first
+    step, with no curvature information yet, tries a = 1/||g|| along -g, as L-BFGS-B does. A pair with
+    s^T y <= 1e-10 y^T y (no positive curvature) is not stored; should round-off ever make the direction
+    an ascent one, the memory is cleared and the step is along -grad f. The state holds the stacks
+    ``S, Y, R, YY``; ``step`` returns new arrays and never modifies the state it is given.
     """
 
     def __init__(self, memory: int = 10, c1: float = 1e-4, c2: float = 0.9):
@@ -96,19 +133,79 @@ class LBFGS(SearchMethod):
         self.c2 = _validate.real("c2", c2, low=self.c1, high=1.0, low_open=True, high_open=True)
 
     def init(self, problem, x, f, g) -> dict:
-        return {"s": deque(maxlen=self.memory), "y": deque(maxlen=self.memory)}
+        n = len(x)
+        return {"S": np.empty((0, n)), "Y": np.empty((0, n)), "R": np.empty((0, 0)), "YY": np.empty((0, 0))}
 
     def step(self, problem, x, f, g, state):
-        s_pairs, y_pairs = deque(state["s"], self.memory), deque(state["y"], self.memory)
-        d = -two_loop(g, list(s_pairs), list(y_pairs))
-        if np.dot(g, d) >= 0:  # round-off spoiled the curvature pairs: restart from steepest descent
-            s_pairs.clear(), y_pairs.clear()
-            d = -g
-        initial = 1.0 if s_pairs else 1.0 / max(np.linalg.norm(g), 1e-300)
-        search = strong_wolfe(problem, x, d, f, g, initial, self.c1, self.c2)
+        d = -compact_product(g, state["S"], state["Y"], state["R"], state["YY"])
+        if len(state["S"]) and not np.dot(g, d) < 0:  # round-off spoiled the pairs: restart from -g
+            state, d = self.init(problem, x, f, g), -g
+        initial = 1.0 if len(state["S"]) else 1.0 / max(np.linalg.norm(g), 1e-300)
+        search = _strong_wolfe(problem, x, d, f, g, initial, self.c1, self.c2)
         x_new = x + search.step * d
         s, y = x_new - x, search.g - g
         if np.dot(s, y) > 1e-10 * np.dot(y, y):
-            s_pairs.append(s)
-            y_pairs.append(y)
-        return x_new, search.f, search.g, search.step, {"s": s_pairs, "y": y_pairs}
+            stacks = _append_pair(self.memory, state["S"], state["Y"], state["R"], state["YY"], s, y)
+            state = dict(zip(("S", "Y", "R", "YY"), stacks))
+        return x_new, search.f, search.g, search.step, state
+
+
+class _Tally:
+    """``problem`` with its calls of value and grad counted; the same thin wrapper for every solver timed."""
+
+    def __init__(self, problem):
+        self.problem, self.nfev, self.njev = problem, 0, 0
+
+    def value(self, x):
+        self.nfev += 1
+        return self.problem.value(x)
+
+    def grad(self, x):
+        self.njev += 1
+        return self.problem.grad(x)
+
+
+def iterate(method: SearchMethod, problem, x0, tol: float = 1e-5, max_iter: int = 10_000) -> dict:
+    """The bare loop of ``method`` until ||grad f(x_k)|| <= tol: no history, no divergence checks.
+
+    For timing a method against another library's solver; :func:`gdbook.minimize` runs the same steps
+    and records them. Returns a dict with x, fun, grad_norm, nit, nfev, njev.
+    """
+    tol = _validate.real("tol", tol, low=0.0)
+    max_iter = _validate.integer("max_iter", max_iter, low=0)
+    counted = _Tally(problem)
+    x = _validate.vector("x0", x0)
+    f, g = counted.value(x), counted.grad(x)
+    state = method.init(counted, x, f, g)
+    nit, grad_norm = 0, np.sqrt(np.dot(g, g))
+    while grad_norm > tol and nit < max_iter:
+        x, f, g, _, state = method.step(counted, x, f, g, state)
+        nit, grad_norm = nit + 1, np.sqrt(np.dot(g, g))
+    return {"x": x, "fun": f, "grad_norm": float(grad_norm), "nit": nit, "nfev": counted.nfev, "njev": counted.njev}
+
+
+def scipy_lbfgsb(problem, x0, tol: float = 1e-5, max_iter: int = 10_000, memory: int = 10) -> dict:
+    """``scipy.optimize.minimize(method="L-BFGS-B")`` stopped by the rule of :func:`iterate`.
+
+    scipy's own tests are switched off (gtol = ftol = 0): a callback ends the run at the first iterate
+    with ||grad f|| <= tol, read from the gradient scipy evaluated there. Same dict as :func:`iterate`.
+    """
+    import scipy.optimize
+
+    counted, last = _Tally(problem), {}
+
+    def grad(x):
+        last["x"], last["g"] = x.copy(), counted.grad(x)
+        return last["g"]
+
+    def callback(intermediate_result):
+        if not np.array_equal(intermediate_result.x, last["x"]):  # not seen with L-BFGS-B: checked anyway
+            raise RuntimeError("scipy's iterate is not its last gradient evaluation")
+        if np.sqrt(np.dot(last["g"], last["g"])) <= tol:
+            raise StopIteration
+
+    result = scipy.optimize.minimize(counted.value, x0, jac=grad, method="L-BFGS-B", callback=callback,
+                                     options={"maxiter": max_iter, "maxfun": 100 * max_iter, "maxcor": memory,
+                                              "gtol": 0.0, "ftol": 0.0})
+    return {"x": result.x, "fun": float(result.fun), "grad_norm": float(np.linalg.norm(result.jac)),
+            "nit": int(result.nit), "nfev": counted.nfev, "njev": counted.njev}

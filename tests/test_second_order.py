@@ -127,3 +127,78 @@ def test_bad_constants_are_rejected():
         LBFGS(memory=0)
     with pytest.raises(ValueError, match="c2"):
         LBFGS(c1=0.5, c2=0.1)
+
+
+def _stacks(s_pairs, y_pairs, memory):
+    from gdbook.second_order import _append_pair
+
+    n = len(s_pairs[0])
+    stacks = (np.empty((0, n)), np.empty((0, n)), np.empty((0, 0)), np.empty((0, 0)))
+    for s, y in zip(s_pairs, y_pairs):
+        stacks = _append_pair(memory, *stacks, s, y)
+    return stacks
+
+
+@pytest.mark.parametrize("n_pairs, memory", [(1, 5), (3, 5), (5, 5), (9, 4)])
+def test_compact_product_equals_the_two_loop_recursion(n_pairs, memory):
+    from gdbook.second_order import compact_product
+
+    rng = np.random.default_rng(n_pairs)
+    A = Quadratic.random(12, 1e3, seed=4).A
+    s_pairs = [rng.standard_normal(12) for _ in range(n_pairs)]
+    y_pairs = [A @ s for s in s_pairs]
+    S, Y, R, YY = _stacks(s_pairs, y_pairs, memory)
+    assert len(S) == min(n_pairs, memory)
+    np.testing.assert_array_equal(S, s_pairs[-memory:])
+    np.testing.assert_allclose(R, np.triu(S @ Y.T), rtol=1e-14)
+    np.testing.assert_allclose(YY, Y @ Y.T, rtol=1e-14)
+    for g in rng.standard_normal((3, 12)):
+        expected = two_loop(g, s_pairs[-memory:], y_pairs[-memory:])
+        np.testing.assert_allclose(compact_product(g, S, Y, R, YY), expected, rtol=1e-10, atol=1e-12)
+    # the secant condition of the newest pair: H y = s
+    np.testing.assert_allclose(compact_product(y_pairs[-1], S, Y, R, YY), s_pairs[-1], rtol=1e-10)
+
+
+def test_lbfgs_step_leaves_its_input_state_unchanged():
+    import copy
+
+    r = Rosenbrock(dim=6)
+    method, x = LBFGS(memory=3), np.zeros(6)
+    f, g = r.value(x), r.grad(x)
+    state = method.init(r, x, f, g)
+    for _ in range(5):
+        before = copy.deepcopy(state)
+        x, f, g, _, state_new = method.step(r, x, f, g, state)
+        for key in before:
+            np.testing.assert_array_equal(state[key], before[key])
+        state = state_new
+    assert len(state["S"]) == 3
+
+
+def test_iterate_takes_exactly_the_steps_of_minimize():
+    from gdbook.second_order import iterate
+
+    r = Rosenbrock(dim=50)
+    x0 = np.tile([-1.2, 1.0], 25)
+    lean = iterate(LBFGS(), r, x0, tol=1e-6)
+    full = gdbook.minimize(r, x0, LBFGS(), tol=1e-6, max_iter=10_000)
+    np.testing.assert_array_equal(lean["x"], full.x)
+    assert (lean["nit"], lean["nfev"], lean["njev"]) == (full.nit, full.nfev, full.njev)
+    assert lean["grad_norm"] == full.history["grad_norm"][-1] <= 1e-6 < full.history["grad_norm"][-2]
+
+
+def test_scipy_lbfgsb_stops_at_the_first_iterate_within_tol():
+    from gdbook.second_order import scipy_lbfgsb
+
+    r = Rosenbrock(dim=20)
+    x0 = np.tile([-1.2, 1.0], 10)
+    out = scipy_lbfgsb(r, x0, tol=1e-6)
+    assert out["grad_norm"] <= 1e-6 and out["nfev"] == out["njev"]
+
+    def plain(maxiter):  # scipy with its own tests off, stopped by maxiter alone
+        return scipy.optimize.minimize(r.value, x0, jac=r.grad, method="L-BFGS-B",
+                                       options={"maxiter": maxiter, "gtol": 0.0, "ftol": 0.0})
+
+    np.testing.assert_array_equal(plain(out["nit"]).x, out["x"])
+    assert np.linalg.norm(plain(out["nit"] - 1).jac) > 1e-6
+    assert out["nfev"] == plain(out["nit"]).nfev
