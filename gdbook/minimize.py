@@ -28,8 +28,10 @@ DIVERGENCE_FACTOR = 1e6  # a run whose gap f - f_ref exceeds this many times max
 class OptimizeResult:
     """The outcome of :func:`minimize`.
 
-    ``history`` holds NumPy arrays: ``x`` (nit+1, dim), ``f`` and ``grad_norm`` (nit+1,), i.e. the values at
-    x_0, ..., x_nit, and ``lr`` (nit,), the learning rate (or line-search step) of each step.
+    ``history`` holds NumPy arrays: ``t``, the recorded iterations (0, k, 2k, ..., and nit, with
+    k = ``record_every``; all of 0..nit by default), and ``x``, ``f``, ``grad_norm`` at those iterates; ``lr``
+    (nit,) holds the learning rate (or line-search step) of every step. ``state`` is the method's final state
+    (e.g. Adam's moments).
     """
 
     x: np.ndarray
@@ -41,6 +43,7 @@ class OptimizeResult:
     njev: int = 0
     nhev: int = 0
     history: dict = field(default_factory=dict, repr=False)
+    state: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return (f"OptimizeResult(success={self.success}, nit={self.nit}, fun={self.fun:.6g}, "
@@ -48,8 +51,9 @@ class OptimizeResult:
 
 
 def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr=None, max_iter: int = 1000,
-             tol: float = 1e-8, ftol: float = 0.0, batch_size: int | None = None, seed: int = 0,
-             callback: Callable | None = None, progress: bool = False) -> OptimizeResult:
+             tol: float = 1e-8, ftol: float = 0.0, batch_size: int | None = None, sampling: str = "shuffle",
+             seed: int = 0, record_every: int = 1, callback: Callable | None = None,
+             progress: bool = False) -> OptimizeResult:
     """Minimise ``objective`` from ``x0``.
 
     method: "gd" (SGD without momentum: gradient descent); a first-order optimizer by name
@@ -61,9 +65,13 @@ def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr
     max_iter: the most steps taken. tol: stop when ||grad f(x_t)|| <= tol.
     ftol: also stop when |f_t - f_{t-1}| <= ftol * max(|f_t|, |f_{t-1}|, 1) (0 disables it).
     batch_size: None for the full gradient, else first-order steps use mini-batch gradients of a
-        finite-sum problem, drawn epoch by epoch without replacement from ``numpy.random.default_rng(seed)``;
-        the history still records the full f and ||grad f||.
-    callback: ``callback(t, x, f)`` after each step; returning True stops the run.
+        finite-sum problem, with indices from ``numpy.random.default_rng(seed)``; the history still records
+        the full f and ||grad f||.
+    sampling: "shuffle" (each epoch a new permutation, cut into batches: every sample once per epoch) or
+        "replace" (every batch drawn independently, uniformly with replacement, as the SGD theorems assume).
+    record_every: evaluate the full f and ||grad f|| (for the history, the stopping rules, divergence and the
+        callback) only every k steps and at the last one; for stochastic runs this saves n evaluations a step.
+    callback: ``callback(t, x, f)`` at each recorded iterate; returning True stops the run.
 
     Divergence (a non-finite value, or f - f_ref above DIVERGENCE_FACTOR * max(f_0 - f_ref, |f_0|, 1), with
     f_ref = f* where known, else the lowest f seen) ends the run
@@ -73,12 +81,13 @@ def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr
         raise TypeError(f"objective must have value(x) and grad(x) methods, got {type(objective).__name__}")
     x = _validate.vector("x0", x0, dim=getattr(objective, "dim", None))
     max_iter = _validate.integer("max_iter", max_iter, low=0)
+    record_every = _validate.integer("record_every", record_every, low=1)
     tol = _validate.real("tol", tol, low=0.0)
     ftol = _validate.real("ftol", ftol, low=0.0)
-    stepper = _make_stepper(method, lr, objective, batch_size, seed)
+    stepper = _make_stepper(method, lr, objective, batch_size, sampling, seed)
     counted = _Counted(objective)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _run(counted, x, stepper, max_iter, tol, ftol, callback, progress)
+        return _run(counted, x, stepper, max_iter, tol, ftol, record_every, callback, progress)
 
 
 class _Counted:
@@ -106,7 +115,11 @@ class _Counted:
 
 
 class _FirstOrder(SearchMethod):
-    """Adapts a functional optimizer (gdbook.optim) to the SearchMethod protocol, with mini-batches."""
+    """Adapts a functional optimizer (gdbook.optim) to the SearchMethod protocol, with mini-batches.
+
+    Its step needs no f and returns none: f and grad f at the new point are left to the caller (None),
+    which evaluates them only when it records the iterate.
+    """
 
     def __init__(self, optimizer: Optimizer, batches):
         self.optimizer, self.batches = optimizer, batches
@@ -116,14 +129,16 @@ class _FirstOrder(SearchMethod):
 
     def step(self, problem, x, f, g, state):
         batch = next(self.batches)
-        g_step = g if batch is None else problem.grad(x, batch)
+        if batch is None:
+            g_step = g if g is not None else problem.grad(x)
+        else:
+            g_step = problem.grad(x, batch)
         lr = self.optimizer.lr_at(state["step"])
         x_new, state = self.optimizer.step(x, g_step, state)
-        f_new = problem.value(x_new)
-        return x_new, f_new, problem.grad(x_new), lr, state
+        return x_new, None, None, lr, state
 
 
-def _make_stepper(method, lr, objective, batch_size, seed) -> SearchMethod:
+def _make_stepper(method, lr, objective, batch_size, sampling, seed) -> SearchMethod:
     if isinstance(method, (Optimizer, SearchMethod)) and lr is not None:
         raise ValueError("lr must be None when method is an optimizer instance (it carries its own lr)")
     if isinstance(method, str) and method not in METHODS:
@@ -140,7 +155,7 @@ def _make_stepper(method, lr, objective, batch_size, seed) -> SearchMethod:
         method = _named_optimizer(method, lr, objective)
     if not isinstance(method, Optimizer):
         raise TypeError(f"method must be a name or an optimizer instance, got {type(method).__name__}")
-    return _FirstOrder(method, _batch_stream(objective, batch_size, seed))
+    return _FirstOrder(method, _batch_stream(objective, batch_size, sampling, seed))
 
 
 def _named_optimizer(name, lr, objective) -> Optimizer:
@@ -153,8 +168,13 @@ def _named_optimizer(name, lr, objective) -> Optimizer:
     return OPTIMIZERS[name]() if lr is None else OPTIMIZERS[name](lr=lr)
 
 
-def _batch_stream(objective, batch_size, seed):
+SAMPLINGS = ("shuffle", "replace")
+
+
+def _batch_stream(objective, batch_size, sampling, seed):
     """An endless iterator of mini-batch index arrays, or of None (full gradient)."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}")
     if batch_size is None:
         while True:
             yield None
@@ -166,43 +186,59 @@ def _batch_stream(objective, batch_size, seed):
         raise ValueError(f"batch_size must be <= n_samples = {n}, got {batch_size}")
     rng = np.random.default_rng(seed)
     while True:
-        yield from minibatches(n, batch_size, seed=rng)
+        if sampling == "replace":
+            yield rng.integers(0, n, size=batch_size)
+        else:
+            yield from minibatches(n, batch_size, seed=rng)
 
 
-def _run(problem, x, stepper, max_iter, tol, ftol, callback, progress) -> OptimizeResult:
+def _run(problem, x, stepper, max_iter, tol, ftol, record_every, callback, progress) -> OptimizeResult:
     f, g = problem.value(x), problem.grad(x)
     state = stepper.init(problem, x, f, g)
     grad_norm = float(np.linalg.norm(g))
-    xs, fs, norms, steps = [x], [f], [grad_norm], []
-    f_low = f
+    ts, xs, fs, norms, steps = [0], [x], [f], [grad_norm], []
+    f_low, f_recorded = f, f
     success, message = _converged(grad_norm, tol, None, f, ftol)
+    needs_values = not isinstance(stepper, _FirstOrder)
     bar = tqdm(total=max_iter, disable=not progress or success, desc=type(stepper).__name__)
     t = 0
     while not success and t < max_iter:
-        f_prev = f
+        if needs_values and f is None:
+            f, g = problem.value(x), problem.grad(x)
         try:
             x, f, g, step, state = stepper.step(problem, x, f, g, state)
         except LineSearchError as error:
             message = f"line search failed at iteration {t + 1} with ||grad f|| = {grad_norm:.3g}: {error}"
             break
         t += 1
+        steps.append(step)
+        bar.update()
+        if t % record_every and t < max_iter:
+            continue
+        f = problem.value(x) if f is None else f
+        g = problem.grad(x) if g is None else g
         grad_norm = float(np.linalg.norm(g))
         f_low = min(f_low, f)
-        xs.append(x), fs.append(f), norms.append(grad_norm), steps.append(step)
-        bar.update()
+        ts.append(t), xs.append(x), fs.append(f), norms.append(grad_norm)
         divergence = _divergence(problem, fs[0], f, f_low, grad_norm, t, step)
         if divergence:
             message = divergence
             break
-        success, message = _converged(grad_norm, tol, f_prev, f, ftol)
+        success, message = _converged(grad_norm, tol, f_recorded, f, ftol)
+        f_recorded = f
         if not success and callback is not None and callback(t, x, f):
             message = f"stopped by callback at iteration {t}"
             break
     bar.close()
+    if ts[-1] != t:  # a line search failed between recorded iterates: record where the run stands
+        f, g = problem.value(x), problem.grad(x)
+        ts.append(t), xs.append(x), fs.append(f), norms.append(float(np.linalg.norm(g)))
     if not success and not message:
         message = f"reached max_iter = {max_iter} with ||grad f|| = {grad_norm:.3g} > tol = {tol:.3g}"
-    history = {"x": np.array(xs), "f": np.array(fs), "grad_norm": np.array(norms), "lr": np.array(steps)}
-    return OptimizeResult(x, f, t, success, message, problem.nfev, problem.njev, problem.nhev, history)
+    history = {"t": np.array(ts), "x": np.array(xs), "f": np.array(fs), "grad_norm": np.array(norms),
+               "lr": np.array(steps)}
+    return OptimizeResult(x, fs[-1], t, success, message, problem.nfev, problem.njev, problem.nhev, history,
+                          state)
 
 
 def _converged(grad_norm, tol, f_prev, f, ftol) -> tuple[bool, str]:

@@ -195,3 +195,52 @@ def test_evaluation_counts(quadratic):
     problem = LeastSquares(data.add_intercept(ds.X), ds.y)
     batched = gdbook.minimize(problem, np.zeros(2), "sgd", lr=0.1, batch_size=5, max_iter=10, tol=0.0)
     assert (batched.nfev, batched.njev) == (11, 21)            # plus one mini-batch gradient per step
+
+
+def test_record_every_k_steps_keeps_the_trajectory_and_saves_evaluations():
+    ds = data.linear_regression(n_samples=200, n_features=2, seed=3)
+    problem = LeastSquares(data.add_intercept(ds.X), ds.y)
+    common = dict(method="sgd", lr=0.05, batch_size=10, max_iter=95, tol=0.0)
+    every = gdbook.minimize(problem, np.zeros(3), **common)
+    sparse = gdbook.minimize(problem, np.zeros(3), record_every=20, **common)
+    np.testing.assert_array_equal(sparse.history["t"], [0, 20, 40, 60, 80, 95])
+    np.testing.assert_array_equal(sparse.history["x"], every.history["x"][sparse.history["t"]])
+    np.testing.assert_array_equal(sparse.history["f"], every.history["f"][sparse.history["t"]])
+    np.testing.assert_array_equal(every.history["t"], np.arange(96))
+    assert len(sparse.history["lr"]) == 95 and sparse.fun == every.fun
+    assert (sparse.nfev, sparse.njev) == (6, 95 + 6)          # one batch gradient per step, full ones when recorded
+    with pytest.raises(ValueError, match="record_every"):
+        gdbook.minimize(problem, np.zeros(3), record_every=0, **common)
+
+
+def test_sampling_with_replacement_draws_independent_batches():
+    ds = data.linear_regression(n_samples=12, seed=0)
+    problem = LeastSquares(data.add_intercept(ds.X), ds.y)
+    used = []
+
+    class Recording(LeastSquares):
+        def grad(self, x, idx=None):
+            if idx is not None:
+                used.append(np.asarray(idx))
+            return super().grad(x, idx)
+
+    recording = Recording(problem.X, problem.y)
+    gdbook.minimize(recording, np.zeros(2), "sgd", lr=0.01, batch_size=4, sampling="replace", max_iter=300,
+                    tol=0.0)
+    draws = np.concatenate(used)
+    first_epoch = np.concatenate(used[:3])
+    assert len(draws) == 1200 and set(draws) == set(range(12))
+    assert len(set(first_epoch)) < 12 or len(set(np.concatenate(used[3:6]))) < 12  # repeats within an "epoch"
+    np.testing.assert_allclose(np.bincount(draws) / 1200, 1 / 12, atol=0.025)
+    with pytest.raises(ValueError, match="sampling must be one of shuffle, replace"):
+        gdbook.minimize(problem, np.zeros(2), "sgd", lr=0.01, batch_size=4, sampling="bootstrap")
+
+
+def test_result_carries_the_final_optimizer_state(quadratic):
+    result = gdbook.minimize(quadratic, np.ones(4), method=Adam(lr=0.05), max_iter=7, tol=0.0)
+    assert result.state["step"] == 7
+    opt = Adam(lr=0.05)
+    x, state = np.ones(4), opt.init(np.ones(4))
+    for _ in range(7):
+        x, state = opt.step(x, quadratic.grad(x), state)
+    np.testing.assert_array_equal(result.state["exp_avg_sq"], state["exp_avg_sq"])
