@@ -1,0 +1,20 @@
+"""gdbook's PyTorch side: optimizers equal to torch.optim, flat fused optimizers at the GPU's
+memory-bandwidth limit, small models, and a training loop with checkpoint/resume.
+
+    import gdbook.torch as gt
+    model = gt.MLP(8, hidden=(32,)).to(gt.device())
+    history = gt.train(model, torch.nn.MSELoss(), (X, y), gt.FlatAdam(model.parameters(), lr=1e-2), epochs=10)
+
+This is the only part of gdbook that imports torch; ``import gdbook`` does not import it.
+"""
+
+from .checkpoint import CheckpointError
+from .devices import device
+from .models import MLP, LinearRegression, LogisticRegression, MatrixFactorization, SmallCNN
+from .optim import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, FlatAdam, FlatAdamW, FlatSGD,
+                    RMSprop)
+from .training import train
+
+__all__ = ["device", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "FlatAdam", "FlatAdamW",
+           "FlatSGD", "OPTIMIZERS", "LinearRegression", "LogisticRegression", "MLP", "SmallCNN",
+           "MatrixFactorization", "train", "CheckpointError"]

@@ -1,0 +1,17 @@
+"""PyTorch optimizers equal to torch.optim, written one readable tensor update at a time, and their
+flat, fused versions (:mod:`gdbook.torch.optim.flat`) that run at the memory-bandwidth limit.
+
+``OPTIMIZERS`` maps lower-case names to the per-tensor classes, as :data:`gdbook.optim.OPTIMIZERS`.
+"""
+
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .flat import FlatAdam, FlatAdamW, FlatSGD
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW)}
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "FlatAdam", "FlatAdamW", "FlatSGD",
+           "OPTIMIZERS"]

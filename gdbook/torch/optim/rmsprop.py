@@ -1,0 +1,64 @@
+"""RMSprop: step sizes from a moving average of squared gradients, for torch tensors."""
+
+from __future__ import annotations
+
+import torch
+
+from ... import optim as reference
+from .base import Optimizer, direction, hyper_parameters
+
+
+def rmsprop_(param: torch.Tensor, grad: torch.Tensor, square_avg: torch.Tensor, grad_avg: torch.Tensor | None,
+             momentum_buffer: torch.Tensor | None, *, lr: float, alpha: float, eps: float, weight_decay: float,
+             momentum: float, maximize: bool) -> None:
+    r"""One RMSprop step on ``param``, in place, as torch.optim.RMSprop's for-loop.
+
+        d = grad + weight_decay * param                       (grad negated when maximize)
+        v <- alpha * v + (1 - alpha) * d * d
+        m <- alpha * m + (1 - alpha) * d,  s = sqrt(v - m * m) + eps    (centered: grad_avg given)
+                                           s = sqrt(v) + eps            (otherwise)
+        b <- momentum * b + d / s,  param <- param - lr * b             (momentum > 0)
+        param <- param - lr * d / s                                     (otherwise)
+
+    Formula and sources: :class:`gdbook.optim.RMSprop`, the NumPy reference.
+    """
+    d = direction(param, grad, weight_decay, maximize)
+    square_avg.mul_(alpha).addcmul_(d, d, value=1 - alpha)
+    if grad_avg is not None:
+        grad_avg.lerp_(d, 1 - alpha)
+        avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+    else:
+        avg = square_avg.sqrt()
+    avg = avg.add_(eps)
+    if momentum:
+        momentum_buffer.mul_(momentum).addcdiv_(d, avg)
+        param.add_(momentum_buffer, alpha=-lr)
+    else:
+        param.addcdiv_(d, avg, value=-lr)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, equal to ``torch.optim.RMSprop`` (same arguments, defaults and state)."""
+
+    kernel = staticmethod(rmsprop_)
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, hyper_parameters(
+            reference.RMSprop, lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+            centered=centered, maximize=maximize))
+
+    def _init_state(self, param, group):
+        state = {"step": torch.tensor(0.0), "square_avg": torch.zeros_like(param)}
+        if group["momentum"]:
+            state["momentum_buffer"] = torch.zeros_like(param)
+        if group["centered"]:
+            state["grad_avg"] = torch.zeros_like(param)
+        return state
+
+    def _update(self, param, grad, state, group):
+        state["step"] += 1
+        self.kernel(param, grad, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
+                    lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+                    momentum=group["momentum"], maximize=group["maximize"])
