@@ -68,9 +68,8 @@ def test_callback_sees_each_iterate_and_can_stop(quadratic):
     np.testing.assert_allclose([f for _, f in seen], result.history["f"][1:])
 
 
-def test_minibatch_sgd_uses_each_sample_once_per_epoch():
-    ds = data.linear_regression(n_samples=60, n_features=2, seed=1)
-    problem = LeastSquares(data.add_intercept(ds.X), ds.y)
+def _recording_batches(problem):
+    """A copy of a least-squares problem that appends every mini-batch index array it sees to a list."""
     used = []
 
     class Recording(LeastSquares):
@@ -79,7 +78,13 @@ def test_minibatch_sgd_uses_each_sample_once_per_epoch():
                 used.append(np.asarray(idx))
             return super().grad(x, idx)
 
-    recording = Recording(problem.X, problem.y)
+    return Recording(problem.X, problem.y), used
+
+
+def test_minibatch_sgd_uses_each_sample_once_per_epoch():
+    ds = data.linear_regression(n_samples=60, n_features=2, seed=1)
+    problem = LeastSquares(data.add_intercept(ds.X), ds.y)
+    recording, used = _recording_batches(problem)
     result = gdbook.minimize(recording, np.zeros(3), method="sgd", lr=0.05, batch_size=20, max_iter=9, tol=0.0)
     assert result.nit == 9 and len(used) == 9
     for epoch in range(3):
@@ -216,15 +221,7 @@ def test_record_every_k_steps_keeps_the_trajectory_and_saves_evaluations():
 def test_sampling_with_replacement_draws_independent_batches():
     ds = data.linear_regression(n_samples=12, seed=0)
     problem = LeastSquares(data.add_intercept(ds.X), ds.y)
-    used = []
-
-    class Recording(LeastSquares):
-        def grad(self, x, idx=None):
-            if idx is not None:
-                used.append(np.asarray(idx))
-            return super().grad(x, idx)
-
-    recording = Recording(problem.X, problem.y)
+    recording, used = _recording_batches(problem)
     gdbook.minimize(recording, np.zeros(2), "sgd", lr=0.01, batch_size=4, sampling="replace", max_iter=300,
                     tol=0.0)
     draws = np.concatenate(used)
