@@ -1,4 +1,5 @@
-"""Data for the book: synthetic sets with known ground truth, scikit-learn's bundled sets, mini-batches.
+"""Data for the book: synthetic sets with known ground truth, scikit-learn's bundled sets, mini-batches,
+and :class:`DiskDataset`, which streams mini-batches from .npy files on disk.
 
 Nothing is downloaded: synthetic data come from ``numpy.random.default_rng(seed)`` and the real data sets
 are the ones scikit-learn ships inside its package (``load_breast_cancer``, ``load_diabetes``, ...).
@@ -6,12 +7,14 @@ are the ones scikit-learn ships inside its package (``load_breast_cancer``, ``lo
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
 from . import _validate
+from .problems.finite_sum import _design
 
 
 @dataclass(frozen=True)
@@ -134,3 +137,56 @@ def sparse_regression(n_samples: int = 2000, n_features: int = 50, max_frequency
     return Dataset(X, y, w_true, tuple(f"x{j + 1}" for j in range(n_features)),
                    f"y = X w_true + {noise} N(0,1), X_ij ~ Bernoulli(p_j), p_j log-spaced from "
                    f"{max_frequency} to {min_frequency}, seed {seed}")
+
+
+class DiskDataset:
+    """Features and targets stored as ``X.npy`` and ``y.npy`` in ``folder``, read a mini-batch at a time.
+
+    Both files are opened with ``numpy.load(path, mmap_mode="r")``: the arrays are memory maps, so a batch
+    ``X[idx]`` reads only the rows it indexes from disk and a data set larger than memory can be streamed.
+    Write one with :meth:`save`.
+    """
+
+    def __init__(self, folder):
+        self.folder = pathlib.Path(folder)
+        self.X, self.y = (_open_npy(self.folder / name) for name in ("X.npy", "y.npy"))
+        if self.X.ndim != 2:
+            raise ValueError(f"{self.folder / 'X.npy'} must hold a 2-D array (n_samples, n_features), "
+                             f"got shape {self.X.shape}")
+        if self.y.shape != (self.X.shape[0],):
+            raise ValueError(f"{self.folder / 'y.npy'} must hold shape ({self.X.shape[0]},) to match the rows of "
+                             f"X.npy, got {self.y.shape}")
+        self.n_samples, self.n_features = self.X.shape
+
+    @classmethod
+    def save(cls, folder, X, y) -> DiskDataset:
+        """Write X (n, d) and y (n,) as float64 .npy files into ``folder`` (created if missing); open them."""
+        X, y = _design(X, y)
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "X.npy", X)
+        np.save(folder / "y.npy", y)
+        return cls(folder)
+
+    def batch(self, idx) -> tuple[np.ndarray, np.ndarray]:
+        """(X[idx], y[idx]) for an integer index array ``idx``: only these rows are read from disk."""
+        return self.X[idx], self.y[idx]
+
+    def minibatches(self, batch_size: int, seed: int | np.random.Generator | None = 0, shuffle: bool = True,
+                    drop_last: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One epoch of (X_batch, y_batch), in the order of :func:`minibatches` with the same arguments."""
+        for idx in minibatches(self.n_samples, batch_size, seed, shuffle, drop_last):
+            yield self.batch(idx)
+
+    def __repr__(self) -> str:
+        return f"DiskDataset({str(self.folder)!r}, n_samples={self.n_samples}, n_features={self.n_features})"
+
+
+def _open_npy(path: pathlib.Path) -> np.memmap:
+    """``numpy.load(path, mmap_mode="r")``, with errors that name the file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; write the data set with DiskDataset.save")
+    try:
+        return np.load(path, mmap_mode="r")
+    except (ValueError, OSError) as err:
+        raise ValueError(f"{path} is not a readable .npy array file: {err}") from None

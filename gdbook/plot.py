@@ -1,9 +1,15 @@
-"""Matplotlib figures the book repeats: contours with trajectories, and measured curves against bounds."""
+"""Matplotlib figures the book repeats: contours with trajectories, measured curves against bounds, and
+animations of trajectories that play offline in the HTML book."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.animation import FuncAnimation
+
+from . import _validate
 
 
 def _axes(ax):
@@ -173,3 +179,58 @@ def lr_sweep(sweeps: dict, f_star: float = 0.0, marks: dict | None = None, ax=No
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     return ax
+
+
+class OfflineAnimation(FuncAnimation):
+    """A FuncAnimation whose ``to_jshtml()`` loads nothing from the network.
+
+    Matplotlib's HTML player draws its buttons with Font Awesome from a CDN; here the style sheet link is
+    dropped and each icon replaced by a Unicode symbol, so the page works offline and in the built book.
+    """
+
+    _ICONS = {"fa-minus": "&minus;", "fa-fast-backward": "&#x23EE;", "fa-step-backward": "&#x23F4;",
+              "fa-play fa-flip-horizontal": "&#x25C0;", "fa-pause": "&#x23F8;", "fa-play": "&#x25B6;",
+              "fa-step-forward": "&#x23F5;", "fa-fast-forward": "&#x23ED;", "fa-plus": "+"}
+
+    def to_jshtml(self, *args, **kwargs) -> str:
+        html = re.sub(r"""<link\s+rel="stylesheet"\s+href="(?:https?:)?//[^"]*">""", "",
+                      super().to_jshtml(*args, **kwargs))
+        return re.sub(r'<i class="fa ([^"]+)"></i>', lambda m: self._ICONS.get(m.group(1), "&#x25CF;"), html)
+
+
+def animate_trajectories(problem, paths: dict, xlim, ylim, frames: int | None = None, interval: int = 100,
+                         title: str = "", **contour_options) -> OfflineAnimation:
+    """The trajectories of :func:`contour_with_trajectories` drawn step by step, as an animation.
+
+    Frame k (k = 0 .. frames-1) shows the first ceil((k + 1) T / frames) iterates of every path, T the length
+    of the longest, so the last frame shows the full paths; ``frames`` defaults to T (one iterate a frame).
+    ``interval`` is the delay between frames in ms. The figure is closed (so a notebook shows no still copy);
+    display the animation with ``IPython.display.HTML(anim.to_jshtml())``.
+    """
+    if not paths:
+        raise ValueError("paths must hold at least one path")
+    paths = {label: np.asarray(path, dtype=float) for label, path in paths.items()}
+    for label, path in paths.items():
+        if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
+            raise ValueError(f"paths[{label!r}] must have shape (T, 2) with T >= 1, got {path.shape}")
+    longest = max(len(path) for path in paths.values())
+    frames = longest if frames is None else _validate.integer("frames", frames, low=1)
+    interval = _validate.integer("interval", interval, low=1)
+    ax = contour(problem, xlim, ylim, **contour_options)
+    ax.set_title(title)
+    if getattr(problem, "x_star", None) is not None:
+        ax.plot(*problem.x_star, "x", color="red", markersize=10, mew=2, label="$x^*$")
+    lines = {label: ax.plot([], [], "o-", markersize=3, lw=1.2, label=label)[0] for label in paths}
+    heads = {label: ax.plot([], [], "o", color=line.get_color(), markersize=8, markeredgecolor="black")[0]
+             for label, line in lines.items()}
+    ax.legend(loc="best", fontsize=8)
+    stops = np.ceil(np.arange(1, frames + 1) * longest / frames).astype(int)
+
+    def draw(k):
+        for label, path in paths.items():
+            shown = path[:stops[k]]
+            lines[label].set_data(shown[:, 0], shown[:, 1])
+            heads[label].set_data(shown[-1:, 0], shown[-1:, 1])
+
+    plt.close(ax.figure)
+    return OfflineAnimation(ax.figure, draw, frames=frames, interval=interval, blit=False)

@@ -52,15 +52,20 @@ def _points(model, count=3):
     return [rng.normal(0.0, 1.5, model.dim) for _ in range(count)]
 
 
+def assert_matches_autograd(model, torch_loss, w):
+    """model.value(w) and model.grad(w) equal torch_loss(model, w) and its gradient by autograd, in float64."""
+    wt = torch.tensor(w, requires_grad=True)
+    loss = torch_loss(model, wt)
+    (autograd,) = torch.autograd.grad(loss, wt)
+    assert model.value(w) == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(model.grad(w), autograd.numpy(), rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_value_gradient_and_hessian_match_torch_autograd(name):
     model = MODELS[name]
     for w in _points(model):
-        wt = torch.tensor(w, requires_grad=True)
-        loss = _torch_loss(model, wt)
-        (autograd,) = torch.autograd.grad(loss, wt)
-        assert model.value(w) == pytest.approx(loss.item(), rel=1e-12)
-        np.testing.assert_allclose(model.grad(w), autograd.numpy(), rtol=1e-10, atol=1e-12)
+        assert_matches_autograd(model, _torch_loss, w)
         hessian = torch.autograd.functional.hessian(lambda v: _torch_loss(model, v), torch.tensor(w))
         np.testing.assert_allclose(model.hessian(w), hessian.numpy(), rtol=1e-9, atol=1e-11)
 
