@@ -95,7 +95,13 @@ def load(name: str) -> Dataset:
     bunch = getattr(datasets, f"load_{name}")()
     names = tuple(str(f) for f in getattr(bunch, "feature_names", ()))
     return Dataset(bunch.data.astype(float), bunch.target.astype(float), None, names,
-                   bunch.DESCR.splitlines()[0] if bunch.DESCR else name)
+                   _title(bunch.DESCR) or name)
+
+
+def _title(description: str) -> str:
+    """The first line of scikit-learn's reStructuredText description that is text, not a label or a rule."""
+    lines = (line.strip() for line in (description or "").splitlines())
+    return next((line for line in lines if line and not line.startswith("..") and set(line) - set("-=*")), "")
 
 
 def minibatches(n_samples: int, batch_size: int, seed: int | np.random.Generator | None = 0,

@@ -226,7 +226,7 @@ def _run(problem, x, stepper, max_iter, tol, ftol, record_every, callback, progr
             break
         success, message = _converged(grad_norm, tol, f_recorded, f, ftol)
         f_recorded = f
-        if not success and callback is not None and callback(t, x, f):
+        if callback is not None and callback(t, x, f) and not success:
             message = f"stopped by callback at iteration {t}"
             break
     bar.close()

@@ -46,6 +46,7 @@ def test_bundled_datasets_load_without_network(name, shape):
     ds = data.load(name)
     assert ds.X.shape == shape and ds.y.shape == (shape[0],)
     assert len(ds.feature_names) == shape[1]
+    assert ds.description.endswith("dataset") and not ds.description.startswith("..")
 
 
 def test_unknown_dataset_names_the_choices():

@@ -241,3 +241,9 @@ def test_result_carries_the_final_optimizer_state(quadratic):
     for _ in range(7):
         x, state = opt.step(x, quadratic.grad(x), state)
     np.testing.assert_array_equal(result.state["exp_avg_sq"], state["exp_avg_sq"])
+
+
+def test_callback_also_sees_the_converged_iterate(quadratic):
+    seen = []
+    result = gdbook.minimize(quadratic, np.ones(4), tol=1e-6, callback=lambda t, x, f: seen.append(t))
+    assert result.success and seen == list(range(1, result.nit + 1))
