@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
+__all__ = ["Concept", "Link", "GROUPS", "CONCEPTS", "LINKS", "validate", "reachable", "describe", "draw"]
+
 
 @dataclass(frozen=True)
 class Concept:

@@ -24,6 +24,9 @@ from .optim import SGD
 from .problems.base import Problem
 from .problems.finite_sum import LeastSquares, Logistic, _FiniteSum, _design, _sigmoid
 
+__all__ = ["LinearRegression", "LogisticRegression", "SoftmaxRegression", "RobustRegression", "MLP",
+           "MatrixFactorization", "LinearSVM", "sgd_ensemble", "mean_squared_distance"]
+
 
 class _Sampled:
     """Per-sample gradients for SGD; subclasses implement ``_sample_grads`` and set ``L_max``."""

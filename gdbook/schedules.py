@@ -24,6 +24,8 @@ from typing import Callable, Union
 
 from . import _validate
 
+__all__ = ["Schedule", "constant", "step_decay", "exponential", "inverse_time", "cosine", "linear_warmup"]
+
 
 class Schedule:
     """Base class: ``__call__(t)`` validates the step index and delegates to ``_value``."""
