@@ -1,4 +1,4 @@
-"""Where a flat optimizer's update runs: a Triton kernel, ``torch.compile`` of the eager code, or eager.
+"""Where a flat optimizer's update runs: a Triton kernel, a compiled fused formula, or eager PyTorch.
 
 All three take the same arguments as the readable per-tensor function (e.g. :func:`adam_`) and
 compute the same formula; they differ in how many passes over memory a step makes:
