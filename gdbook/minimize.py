@@ -260,5 +260,6 @@ def _divergence(problem, f0, f, f_low, grad_norm, t, lr) -> str:
     L = getattr(problem, "L", None)
     if L:
         verdict = "above" if lr > 2.0 / L else "within"
-        message += f"; lr = {lr:.3g} is {verdict} the stability limit 2/L = {2.0 / L:.3g}"
+        # lr*L beside lr: a step chosen as c/L prints as c on every machine (lr alone may sit on a decimal tie)
+        message += f"; lr = {lr:.4g} (lr*L = {lr * L:.3g}) is {verdict} the stability limit 2/L = {2.0 / L:.4g}"
     return message

@@ -105,7 +105,8 @@ def test_step_beyond_two_over_L_is_stopped_and_reported(factor, quadratic):
     assert np.all(np.isfinite(result.history["f"]))
     assert f"diverged at iteration {result.nit}" in result.message
     assert "above the stability limit 2/L" in result.message
-    assert f"{2 / quadratic.L:.3g}" in result.message
+    assert f"2/L = {2 / quadratic.L:.4g}" in result.message
+    assert f"(lr*L = {factor:g})" in result.message  # the factor itself, never a rounding of lr
 
 
 def test_divergence_to_overflow_is_reported_not_hidden():
