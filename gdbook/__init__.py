@@ -12,9 +12,9 @@ The PyTorch path lives in ``gdbook.torch`` (imported separately, so ``import gdb
 
 from . import (data, evaluation, gradcheck, landscapes, linesearch, models, momentum, online, optim, problems, schedules,
                second_order, stochastic, sweeps, theory)
-from .minimize import METHODS, OptimizeResult, minimize
+from ._minimize import METHODS, OptimizeResult, Status, minimize
 
 __version__ = "0.1.0"
 
 __all__ = ["data", "evaluation", "gradcheck", "landscapes", "linesearch", "models", "momentum", "online", "optim", "problems", "schedules",
-           "second_order", "stochastic", "sweeps", "theory", "minimize", "OptimizeResult", "METHODS"]
+           "second_order", "stochastic", "sweeps", "theory", "minimize", "OptimizeResult", "Status", "METHODS"]

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import _validate
-from .minimize import minimize
+from ._minimize import Status, minimize
 from .optim import OPTIMIZERS, SGD, Optimizer
 
 
@@ -96,7 +96,7 @@ def lr_sweep(problem, x0, lrs: Sequence[float], method="gd", *, max_iter: int = 
             if k == 0:
                 curves.append(f)
             end = np.mean(f[-average_last:])
-            bad = bad or result.message.startswith("diverged") or not end <= f[0]
+            bad = bad or result.status == Status.DIVERGED or not end <= f[0]
             ends.append(end)
         diverged.append(bad)
         final.append(np.nan if bad else float(np.mean(ends)))

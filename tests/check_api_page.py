@@ -21,7 +21,7 @@ ELLIPSIS = object()
 def resolve(module_name, dotted):
     package = importlib.import_module(module_name.split(".")[0])
     module = importlib.import_module(module_name)
-    # gdbook.minimize is shadowed by the function of that name: look names up as attributes of the package
+    # look names up as attributes of the package, as a reader does (gdbook.minimize is the function)
     obj = package
     for part in module_name.split(".")[1:]:
         obj = getattr(obj, part)

@@ -180,9 +180,45 @@ def test_bad_batch_size_is_rejected():
             gdbook.minimize(problem, np.zeros(2), method="sgd", lr=0.1, batch_size=batch_size)
 
 
-def test_result_repr_is_short(quadratic):
+def test_result_repr_shows_one_entry_per_line_and_summarises_the_arrays(quadratic):
     text = repr(gdbook.minimize(quadratic, np.zeros(4), max_iter=3, tol=0.0))
-    assert text.startswith("OptimizeResult(success=False, nit=3") and "history" not in text
+    lines = dict(line.strip().split(": ", 1) for line in text.splitlines())
+    assert lines["nit"] == "3" and lines["success"] == "False" and lines["status"] == "<Status.MAX_ITER: 1>"
+    assert lines["history"] == "<dict: t, x, f, grad_norm, lr>" and len(text) < 1000
+
+
+def test_result_is_a_dict_with_attribute_access_like_scipys(quadratic):
+    result = gdbook.minimize(quadratic, np.zeros(4), max_iter=3, tol=0.0)
+    assert "x" in result and result["fun"] == result.fun and result.keys() >= {"x", "status", "history"}
+    assert {key for key in result} == set(dir(result))
+    with pytest.raises(AttributeError, match="no key 'jac'"):
+        result.jac
+
+
+@pytest.mark.parametrize("run, status", [
+    (lambda q: gdbook.minimize(q, np.zeros(4), tol=1e-6), gdbook.Status.CONVERGED),
+    (lambda q: gdbook.minimize(q, np.zeros(4), max_iter=2, tol=0.0), gdbook.Status.MAX_ITER),
+    (lambda q: gdbook.minimize(q, np.zeros(4), lr=3 / q.L, tol=0.0), gdbook.Status.DIVERGED),
+    (lambda q: gdbook.minimize(q, np.zeros(4), tol=0.0, callback=lambda t, x, f: t == 2), gdbook.Status.CALLBACK_STOP),
+])
+def test_status_says_why_the_run_stopped_and_success_means_converged(quadratic, run, status):
+    result = run(quadratic)
+    assert result.status == status and result.success == (status == gdbook.Status.CONVERGED)
+
+
+@pytest.mark.parametrize("problem, x0, method, options", [
+    # one step overflows x between recorded iterates
+    (Quadratic.random(3, 10, seed=1), np.ones(3), "gd", dict(lr=1e10, max_iter=1000, record_every=100)),
+    # 0/0 in Adam's update without eps
+    (Quadratic(np.eye(2)), [1.0, 0.0], Adam(0.1, eps=0.0), dict(max_iter=5)),
+    # f overflows at the start: Newton's line search would meet a NaN slope
+    (Rosenbrock(), [1e150] * 2, "newton", {}),
+])
+def test_every_blow_up_is_reported_with_its_history_never_raised(problem, x0, method, options):
+    result = gdbook.minimize(problem, x0, method, **options)
+    assert result.status == gdbook.Status.DIVERGED and not result.success
+    assert result.message.startswith(f"diverged at iteration {result.nit}")
+    assert result.history["t"][-1] == result.nit and np.all(np.isfinite(result.history["f"][:-1]))
 
 
 def test_gd_bound_check_example_from_theory(quadratic):

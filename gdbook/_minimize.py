@@ -1,13 +1,13 @@
 """``minimize``: run a method on a problem, record the history, stop on convergence or divergence.
 
-The result has the shape of ``scipy.optimize.minimize``'s: ``x, fun, nit, success, message``, the counts
-``nfev, njev, nhev`` of objective, gradient and Hessian evaluations, and ``history``, the per-iteration
-arrays that the book plots against the theory.
+The result has the shape of ``scipy.optimize.minimize``'s: a dict with attribute access holding ``x, fun,
+nit, status, success, message``, the counts ``nfev, njev, nhev`` of objective, gradient and Hessian
+evaluations, and ``history``, the per-iteration arrays that the book plots against the theory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import enum
 from typing import Callable
 
 import numpy as np
@@ -24,30 +24,49 @@ METHODS = ("gd",) + tuple(OPTIMIZERS) + tuple(SEARCH_METHODS)
 DIVERGENCE_FACTOR = 1e6  # a run whose gap f - f_ref exceeds this many times max(f0 - f_ref, |f0|, 1) has diverged
 
 
-@dataclass
-class OptimizeResult:
-    """The outcome of :func:`minimize`.
+class Status(enum.IntEnum):
+    """Why a run stopped; as in scipy, 0 is success and callers test the status, never the message."""
 
-    ``history`` holds NumPy arrays: ``t``, the recorded iterations (0, k, 2k, ..., and nit, with
-    k = ``record_every``; all of 0..nit by default), and ``x``, ``f``, ``grad_norm`` at those iterates; ``lr``
-    (nit,) holds the learning rate (or line-search step) of every step. ``state`` is the method's final state
-    (e.g. Adam's moments).
+    CONVERGED = 0           # ||grad f|| <= tol, or the relative change of f <= ftol
+    MAX_ITER = 1            # max_iter steps taken without converging
+    DIVERGED = 2            # a non-finite value, or f rose DIVERGENCE_FACTOR times above its scale
+    CALLBACK_STOP = 3       # the callback returned True
+    LINE_SEARCH_FAILED = 4  # no step satisfied the line search's conditions
+
+
+class OptimizeResult(dict):
+    """The outcome of :func:`minimize`: a dict with attribute access, like ``scipy.optimize.OptimizeResult``.
+
+    Keys: ``x, fun, nit, status`` (a :class:`Status`), ``success`` (``status == Status.CONVERGED``),
+    ``message``, ``nfev, njev, nhev``; ``history`` holds NumPy arrays: ``t``, the recorded iterations
+    (0, k, 2k, ..., and nit, with k = ``record_every``; all of 0..nit by default), and ``x``, ``f``,
+    ``grad_norm`` at those iterates; ``lr`` (nit,) holds the learning rate (or line-search step) of every
+    step. ``state`` is the method's final state (e.g. Adam's moments).
     """
 
-    x: np.ndarray
-    fun: float
-    nit: int
-    success: bool
-    message: str
-    nfev: int = 0
-    njev: int = 0
-    nhev: int = 0
-    history: dict = field(default_factory=dict, repr=False)
-    state: dict = field(default_factory=dict, repr=False)
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"OptimizeResult has no key {name!r}; its keys: {', '.join(self)}") from None
+
+    __setattr__ = dict.__setitem__
+    __delattr__ = dict.__delitem__
+
+    def __dir__(self):
+        return list(self.keys())
 
     def __repr__(self) -> str:
-        return (f"OptimizeResult(success={self.success}, nit={self.nit}, fun={self.fun:.6g}, "
-                f"message={self.message!r})")
+        """One entry per line, as scipy's; numbers to six digits, ``history`` and ``state`` by their keys."""
+        def shown(key, value):
+            if key == "x":
+                return np.array2string(np.asarray(value), precision=6, threshold=6)
+            if isinstance(value, float):  # six digits, so a printed result does not show round-off
+                return f"{value:.6g}"
+            return f"<dict: {', '.join(value)}>" if isinstance(value, dict) else repr(value)
+
+        width = max(map(len, self), default=0)
+        return "\n".join(f"{key:>{width}}: {shown(key, value)}" for key, value in self.items())
 
 
 def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr=None, max_iter: int = 1000,
@@ -74,8 +93,9 @@ def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr
     callback: ``callback(t, x, f)`` at each recorded iterate; returning True stops the run.
 
     Divergence (a non-finite value, or f - f_ref above DIVERGENCE_FACTOR * max(f_0 - f_ref, |f_0|, 1), with
-    f_ref = f* where known, else the lowest f seen) ends the run
-    with ``success=False`` and a message naming the iteration and comparing lr with 2/L where L is known.
+    f_ref = f* where known, else the lowest f seen) ends the run with ``status=Status.DIVERGED``,
+    ``success=False``, the history up to the blow-up, and a message naming the iteration and comparing lr
+    with 2/L where L is known; it is reported, never raised.
     """
     if not (callable(getattr(objective, "value", None)) and callable(getattr(objective, "grad", None))):
         raise TypeError(f"objective must have value(x) and grad(x) methods, got {type(objective).__name__}")
@@ -194,69 +214,90 @@ def _batch_stream(objective, batch_size, sampling, seed):
 
 def _run(problem, x, stepper, max_iter, tol, ftol, record_every, callback, progress) -> OptimizeResult:
     f, g = problem.value(x), problem.grad(x)
-    state = stepper.init(problem, x, f, g)
     grad_norm = float(np.linalg.norm(g))
     ts, xs, fs, norms, steps = [0], [x], [f], [grad_norm], []
+    if np.isfinite(f) and np.isfinite(grad_norm):
+        status, message = _converged(grad_norm, tol, None, f, ftol)
+        state = stepper.init(problem, x, f, g)
+    else:  # no method can start from here
+        status, state = Status.DIVERGED, {}
+        message = f"diverged at iteration 0: f(x0) = {f:.3g}, ||grad f(x0)|| = {grad_norm:.3g} are not finite"
     f_low, f_recorded = f, f
-    success, message = _converged(grad_norm, tol, None, f, ftol)
     needs_values = not isinstance(stepper, _FirstOrder)
-    bar = tqdm(total=max_iter, disable=not progress or success, desc=type(stepper).__name__)
+    bar = tqdm(total=max_iter, disable=not progress or status is not None, desc=type(stepper).__name__)
     t = 0
-    while not success and t < max_iter:
+    while status is None and t < max_iter:
         if needs_values and f is None:
             f, g = problem.value(x), problem.grad(x)
         try:
             x, f, g, step, state = stepper.step(problem, x, f, g, state)
         except LineSearchError as error:
+            status = Status.LINE_SEARCH_FAILED
             message = f"line search failed at iteration {t + 1} with ||grad f|| = {grad_norm:.3g}: {error}"
             break
         t += 1
         steps.append(step)
         bar.update()
-        if t % record_every and t < max_iter:
-            continue
-        f = problem.value(x) if f is None else f
-        g = problem.grad(x) if g is None else g
+        if t % record_every and t < max_iter and np.all(np.isfinite(x)):
+            continue  # not recorded; a non-finite iterate always is, since no step can start from it
+        if np.all(np.isfinite(x)):
+            f = problem.value(x) if f is None else f
+            g = problem.grad(x) if g is None else g
+        else:  # x overflowed: the problem cannot be evaluated there
+            f, g = np.nan, np.full_like(x, np.nan)
         grad_norm = float(np.linalg.norm(g))
         f_low = min(f_low, f)
         ts.append(t), xs.append(x), fs.append(f), norms.append(grad_norm)
-        divergence = _divergence(problem, fs[0], f, f_low, grad_norm, t, step)
+        divergence = _divergence(problem, fs[0], f, f_low, grad_norm, t, step, np.all(np.isfinite(x)))
         if divergence:
-            message = divergence
+            status, message = Status.DIVERGED, divergence
             break
-        success, message = _converged(grad_norm, tol, f_recorded, f, ftol)
+        status, message = _converged(grad_norm, tol, f_recorded, f, ftol)
         f_recorded = f
-        if callback is not None and callback(t, x, f) and not success:
-            message = f"stopped by callback at iteration {t}"
+        if callback is not None and callback(t, x, f) and status is None:
+            status, message = Status.CALLBACK_STOP, f"stopped by callback at iteration {t}"
             break
     bar.close()
     if ts[-1] != t:  # a line search failed between recorded iterates: record where the run stands
         f, g = problem.value(x), problem.grad(x)
         ts.append(t), xs.append(x), fs.append(f), norms.append(float(np.linalg.norm(g)))
-    if not success and not message:
+    if status is None:
+        status = Status.MAX_ITER
         message = f"reached max_iter = {max_iter} with ||grad f|| = {grad_norm:.3g} > tol = {tol:.3g}"
     history = {"t": np.array(ts), "x": np.array(xs), "f": np.array(fs), "grad_norm": np.array(norms),
                "lr": np.array(steps)}
-    return OptimizeResult(x, fs[-1], t, success, message, problem.nfev, problem.njev, problem.nhev, history,
-                          state)
+    return OptimizeResult(x=x, fun=fs[-1], nit=t, status=status, success=status == Status.CONVERGED,
+                          message=message, nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev,
+                          history=history, state=state)
 
 
-def _converged(grad_norm, tol, f_prev, f, ftol) -> tuple[bool, str]:
+def _converged(grad_norm, tol, f_prev, f, ftol) -> tuple[Status | None, str]:
+    """``(Status.CONVERGED, why)`` if a stopping rule holds, else ``(None, "")``."""
     if grad_norm <= tol:
-        return True, f"||grad f|| = {grad_norm:.3g} <= tol = {tol:.3g}"
+        return Status.CONVERGED, f"||grad f|| = {grad_norm:.3g} <= tol = {tol:.3g}"
     if ftol > 0 and f_prev is not None and abs(f - f_prev) <= ftol * max(abs(f), abs(f_prev), 1.0):
-        return True, f"relative change of f below ftol = {ftol:.3g}"
-    return False, ""
+        return Status.CONVERGED, f"relative change of f below ftol = {ftol:.3g}"
+    return None, ""
 
 
-def _divergence(problem, f0, f, f_low, grad_norm, t, lr) -> str:
+def has_diverged(f0: float, f: float, f_ref: float) -> bool:
+    """Whether a run that started at ``f0`` has diverged on reaching ``f``: f is not finite, or
+    f - f_ref > DIVERGENCE_FACTOR * max(f0 - f_ref, |f0|, 1), with f_ref = f* or the lowest value seen.
+
+    The scale is never tiny, so a run that starts near f_ref may still rise a little. The same test
+    stops :func:`gdbook.torch.train` (on the epochs' mean losses).
+    """
+    return not (np.isfinite(f) and f - f_ref <= DIVERGENCE_FACTOR * max(f0 - f_ref, abs(f0), 1.0))
+
+
+def _divergence(problem, f0, f, f_low, grad_norm, t, lr, x_finite=True) -> str:
     """A message if the run has diverged at iteration t, else the empty string."""
     f_star = getattr(problem, "f_star", None)
-    f_ref = f_star if f_star is not None else f_low
-    scale = max(f0 - f_ref, abs(f0), 1.0)  # never tiny: a run that starts near f_ref may still rise a little
-    if np.isfinite(f) and np.isfinite(grad_norm) and f - f_ref <= DIVERGENCE_FACTOR * scale:
+    if np.isfinite(grad_norm) and not has_diverged(f0, f, f_star if f_star is not None else f_low):
         return ""
-    message = f"diverged at iteration {t}: f = {f:.3g}, ||grad f|| = {grad_norm:.3g}, started at f = {f0:.3g}"
+    overflow = "" if x_finite else "x is not finite, "
+    message = (f"diverged at iteration {t}: {overflow}f = {f:.3g}, ||grad f|| = {grad_norm:.3g}, "
+               f"started at f = {f0:.3g}")
     L = getattr(problem, "L", None)
     if L:
         verdict = "above" if lr > 2.0 / L else "within"
