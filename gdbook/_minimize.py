@@ -104,6 +104,9 @@ def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr
     record_every = _validate.integer("record_every", record_every, low=1)
     tol = _validate.real("tol", tol, low=0.0)
     ftol = _validate.real("ftol", ftol, low=0.0)
+    seed = _validate.integer("seed", seed, low=0)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(t, x, f) or None, got {type(callback).__name__}")
     stepper = _make_stepper(method, lr, objective, batch_size, sampling, seed)
     counted = _Counted(objective)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

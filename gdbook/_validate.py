@@ -31,6 +31,13 @@ def integer(name: str, value, *, low: int | None = None) -> int:
     return int(value)
 
 
+def flag(name: str, value) -> bool:
+    """Return ``value`` if it is a bool (numpy's included), or raise naming ``name``: ``bool("False")`` is True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def vector(name: str, value, *, dim: int | None = None) -> np.ndarray:
     """Return ``value`` as a finite 1-D float array (of length ``dim`` if given), or raise naming ``name``."""
     try:
@@ -44,6 +51,21 @@ def vector(name: str, value, *, dim: int | None = None) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got NaN or inf at index {int(np.flatnonzero(~np.isfinite(arr))[0])}")
     return arr
+
+
+def design(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """Return a data set ``(X, y)`` as finite real float arrays, X (n_samples >= 1, n_features >= 1) and y
+    (n_samples,), or raise naming the argument."""
+    if np.iscomplexobj(X) or np.iscomplexobj(y):
+        raise TypeError("X and y must be real; got complex values (their imaginary parts would be dropped)")
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X must be a 2-D array (n_samples >= 1, n_features >= 1), got shape {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},) to match X's rows, got {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must be finite")
+    return X, y
 
 
 def same_shape(name: str, value: np.ndarray, like: np.ndarray, like_name: str = "x") -> np.ndarray:

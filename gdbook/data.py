@@ -14,7 +14,6 @@ from typing import Iterator
 import numpy as np
 
 from . import _validate
-from .problems.finite_sum import _design
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ class DiskDataset:
     @classmethod
     def save(cls, folder, X, y) -> DiskDataset:
         """Write X (n, d) and y (n,) as float64 .npy files into ``folder`` (created if missing); open them."""
-        X, y = _design(X, y)
+        X, y = _validate.design(X, y)
         folder = pathlib.Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "X.npy", X)

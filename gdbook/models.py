@@ -22,7 +22,7 @@ import numpy as np
 from . import _validate
 from .optim import SGD
 from .problems.base import Problem
-from .problems.finite_sum import LeastSquares, Logistic, _FiniteSum, _design, _sigmoid
+from .problems.finite_sum import LeastSquares, Logistic, _FiniteSum, _sigmoid
 
 __all__ = ["LinearRegression", "LogisticRegression", "SoftmaxRegression", "RobustRegression", "MLP",
            "MatrixFactorization", "LinearSVM", "sgd_ensemble", "mean_squared_distance"]
@@ -75,8 +75,8 @@ class LinearRegression(_Sampled, LeastSquares):
         for name, flag in (("half", half), ("mean", mean)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {type(flag).__name__}")
-        X, y = _design(X, y)
-        self.half, self.mean = bool(half), bool(mean)
+        X, y = _validate.design(X, y)
+        self.half, self.mean = _validate.flag("half", half), _validate.flag("mean", mean)
         self.scale = (0.5 if half else 1.0) / (len(y) if mean else 1.0)
         self._factor = 1.0
         super().__init__(X, y)  # the constants of 1/(2n) ||X w - y||^2, then scaled: J = factor * that
@@ -150,7 +150,7 @@ class SoftmaxRegression(_Sampled, Problem):
     """
 
     def __init__(self, X, y, n_classes: int | None = None, l2: float = 0.0):
-        self.X, y = _design(X, y)
+        self.X, y = _validate.design(X, y)
         if not np.all((y == np.round(y)) & (y >= 0)):
             raise ValueError("y must hold class labels 0, 1, ..., n_classes - 1")
         self.y = y.astype(int)
@@ -222,7 +222,7 @@ class RobustRegression(_Sampled, Problem):
     """
 
     def __init__(self, X, y, scale: float = 1.0):
-        self.X, self.y = _design(X, y)
+        self.X, self.y = _validate.design(X, y)
         self.scale = _validate.real("scale", scale, low=0.0, low_open=True)
         self.n_samples, self.dim = self.X.shape
         self.L = float(np.linalg.eigvalsh(self.X.T @ self.X / self.n_samples)[-1])
@@ -309,7 +309,7 @@ class MLP(Problem):
     """
 
     def __init__(self, X, y, hidden: int = 16, activation: str = "tanh", loss: str = "squared", l2: float = 0.0):
-        self.X, self.y = _design(X, y)
+        self.X, self.y = _validate.design(X, y)
         self.hidden = _validate.integer("hidden", hidden, low=1)
         if activation not in ("tanh", "relu"):
             raise ValueError(f"activation must be 'tanh' or 'relu', got {activation!r}")

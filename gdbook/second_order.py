@@ -48,7 +48,7 @@ class Newton(SearchMethod):
     """Newton's method; ``damped=True`` chooses the step by Armijo backtracking from a = 1."""
 
     def __init__(self, damped: bool = True, c1: float = 1e-4, shrink: float = 0.5):
-        self.damped = bool(damped)
+        self.damped = _validate.flag("damped", damped)
         self.c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
         self.shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
 

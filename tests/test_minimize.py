@@ -284,3 +284,13 @@ def test_callback_also_sees_the_converged_iterate(quadratic):
     seen = []
     result = gdbook.minimize(quadratic, np.ones(4), tol=1e-6, callback=lambda t, x, f: seen.append(t))
     assert result.success and seen == list(range(1, result.nit + 1))
+
+
+@pytest.mark.parametrize("options, error, match", [
+    (dict(seed=-1), ValueError, "seed must be >= 0"),
+    (dict(seed="abc"), TypeError, "seed must be an integer"),
+    (dict(callback=5), TypeError, "callback must be callable"),
+])
+def test_bad_seed_or_callback_is_refused_before_any_work(quadratic, options, error, match):
+    with pytest.raises(error, match=match):
+        gdbook.minimize(quadratic, np.zeros(4), max_iter=3, **options)

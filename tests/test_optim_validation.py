@@ -1,5 +1,7 @@
 """Bad arguments to gdbook.optim raise ValueError or TypeError with a message naming the argument."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,30 @@ def test_valid_edge_values_are_accepted():
     Adadelta(rho=1.0)
     Adam(betas=(0.0, 0.0), eps=0.0)
     Adam(betas=[0.5, 0.5])
+
+
+FLAGS = [(cls, flag) for cls in OPTIMIZERS.values() for flag in ("maximize", "amsgrad", "nesterov", "centered")
+         if flag in inspect.signature(cls).parameters]
+
+
+@pytest.mark.parametrize("cls, flag", FLAGS, ids=[f"{cls.__name__}-{flag}" for cls, flag in FLAGS])
+def test_flags_must_be_booleans_not_strings_that_bool_would_make_true(cls, flag):
+    with pytest.raises(TypeError, match=f"{flag} must be True or False"):
+        cls(**{flag: "False"})
+
+
+@pytest.mark.parametrize("opt", [cls(momentum=0.9) if cls is SGD else cls() for cls in OPTIMIZERS.values()],
+                         ids=list(OPTIMIZERS))
+def test_state_built_for_another_dimension_is_refused_not_broadcast(opt):
+    state = opt.step(np.zeros(1), np.ones(1), opt.init(np.zeros(1)))[1]
+    with pytest.raises(ValueError, match=r"state\['\w+'\] has shape \(1,\) but x has shape \(3,\)"):
+        opt.step(np.zeros(3), np.ones(3), state)
+
+
+@pytest.mark.parametrize("cls", OPTIMIZERS.values())
+def test_x_must_be_a_finite_vector(cls):
+    opt = cls()
+    with pytest.raises(ValueError, match="x must be a 1-D array"):
+        opt.step(np.zeros((2, 2)), np.ones((2, 2)), opt.init(np.zeros(4)))
+    with pytest.raises(ValueError, match="x must be finite"):
+        opt.step(np.array([np.nan, 0.0]), np.ones(2), opt.init(np.zeros(2)))

@@ -197,3 +197,17 @@ def test_bad_points_and_indices_are_rejected():
         ls.grad(np.zeros(3), np.array([0.5]))
     with pytest.raises(ValueError, match="idx is only allowed"):
         Rosenbrock().grad(np.zeros(2), np.array([0]))
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: LeastSquares(np.zeros((0, 3)), np.zeros(0)), ValueError, r"n_samples >= 1"),
+    (lambda: LeastSquares(np.zeros((5, 0)), np.zeros(5)), ValueError, r"n_features >= 1"),
+    (lambda: Logistic(np.zeros((0, 2)), np.zeros(0)), ValueError, r"n_samples >= 1"),
+    (lambda: LeastSquares(np.full((4, 2), 1e160), np.ones(4)), ValueError, "overflows"),
+    (lambda: LeastSquares(np.ones((3, 2)) * (1 + 1j), np.ones(3)), TypeError, "must be real"),
+    (lambda: Quadratic(np.zeros((0, 0))), ValueError, "size >= 1"),
+    (lambda: Quadratic(np.eye(2) * (1 + 1j)), TypeError, "must be real"),
+])
+def test_empty_extreme_or_complex_data_is_refused_naming_it(make, error, match):
+    with pytest.raises(error, match=match):
+        make()

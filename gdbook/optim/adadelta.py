@@ -31,7 +31,7 @@ class Adadelta(Optimizer):
         self.rho = _validate.real("rho", rho, low=0.0, high=1.0)
         self.eps = _validate.real("eps", eps, low=0.0)
         self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
-        self.maximize = bool(maximize)
+        self.maximize = _validate.flag("maximize", maximize)
 
     def _init_state(self, x0: np.ndarray) -> dict:
         return {"square_avg": np.zeros_like(x0), "acc_delta": np.zeros_like(x0)}

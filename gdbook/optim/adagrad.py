@@ -31,7 +31,7 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = _validate.real(
             "initial_accumulator_value", initial_accumulator_value, low=0.0)
         self.eps = _validate.real("eps", eps, low=0.0)
-        self.maximize = bool(maximize)
+        self.maximize = _validate.flag("maximize", maximize)
 
     def _init_state(self, x0: np.ndarray) -> dict:
         return {"sum": np.full_like(x0, self.initial_accumulator_value)}

@@ -35,8 +35,8 @@ class Adam(Optimizer):
                            for i, b in enumerate(betas))
         self.eps = _validate.real("eps", eps, low=0.0)
         self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
-        self.amsgrad = bool(amsgrad)
-        self.maximize = bool(maximize)
+        self.amsgrad = _validate.flag("amsgrad", amsgrad)
+        self.maximize = _validate.flag("maximize", maximize)
 
     def _init_state(self, x0: np.ndarray) -> dict:
         state = {"exp_avg": np.zeros_like(x0), "exp_avg_sq": np.zeros_like(x0)}

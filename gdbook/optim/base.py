@@ -40,10 +40,14 @@ class Optimizer:
 
     def step(self, x, g, state: dict) -> tuple[np.ndarray, dict]:
         """One update from ``x`` with gradient ``g``; returns the new point and a new state dict."""
-        x = np.asarray(x, dtype=float)
+        x = _validate.vector("x", x)
         g = _validate.same_shape("g", g, x)
         if not isinstance(state, dict) or "step" not in state:
             raise TypeError("state must be the dict returned by init() or step()")
+        for key, value in state.items():  # a state built for another x would broadcast silently
+            if isinstance(value, np.ndarray) and value.shape != x.shape:
+                raise ValueError(f"state[{key!r}] has shape {value.shape} but x has shape {x.shape}: "
+                                 "use the state that init(x0) returned for this problem")
         t = state["step"]
         x_new, new_state = self._update(x, g, state, self.lr_at(t))
         new_state["step"] = t + 1

@@ -35,8 +35,8 @@ class RMSprop(Optimizer):
         self.eps = _validate.real("eps", eps, low=0.0)
         self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
         self.momentum = _validate.real("momentum", momentum, low=0.0)
-        self.centered = bool(centered)
-        self.maximize = bool(maximize)
+        self.centered = _validate.flag("centered", centered)
+        self.maximize = _validate.flag("maximize", maximize)
 
     def _init_state(self, x0: np.ndarray) -> dict:
         state = {"square_avg": np.zeros_like(x0)}

@@ -28,9 +28,9 @@ class SGD(Optimizer):
         super().__init__(lr)
         self.momentum = _validate.real("momentum", momentum, low=0.0)
         self.dampening = _validate.real("dampening", dampening, low=0.0)
-        self.nesterov = bool(nesterov)
+        self.nesterov = _validate.flag("nesterov", nesterov)
         self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
-        self.maximize = bool(maximize)
+        self.maximize = _validate.flag("maximize", maximize)
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening == 0, "
                              f"got momentum={self.momentum}, dampening={self.dampening}")

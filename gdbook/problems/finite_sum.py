@@ -11,21 +11,9 @@ from .. import _validate
 from .base import Problem
 
 
-def _design(X, y):
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D array (n_samples, n_features), got shape {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X's rows, got {y.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("X and y must be finite")
-    return X, y
-
-
 class _FiniteSum(Problem):
     def __init__(self, X, y, l2: float):
-        self.X, self.y = _design(X, y)
+        self.X, self.y = _validate.design(X, y)
         self.l2 = _validate.real("l2", l2, low=0.0)
         self.n_samples, self.dim = self.X.shape
 
@@ -34,7 +22,11 @@ class _FiniteSum(Problem):
 
     def _gram_eigenvalues(self, scale: float) -> np.ndarray:
         """Eigenvalues of scale * X^T X / n + l2 * I, ascending."""
-        return scale * np.linalg.eigvalsh(self.X.T @ self.X / self.n_samples) + self.l2
+        with np.errstate(over="ignore"):
+            gram = self.X.T @ self.X / self.n_samples
+        if not np.all(np.isfinite(gram)):
+            raise ValueError("X is too large: X^T X / n overflows float64; scale the features down")
+        return scale * np.linalg.eigvalsh(gram) + self.l2
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"

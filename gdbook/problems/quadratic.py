@@ -18,9 +18,11 @@ class Quadratic(Problem):
     """
 
     def __init__(self, A, b=None, c: float = 0.0):
+        if np.iscomplexobj(A):
+            raise TypeError("A must be real; got complex values (their imaginary parts would be dropped)")
         A = np.atleast_2d(np.asarray(A, dtype=float))
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            raise ValueError(f"A must be a square matrix, got shape {A.shape}")
+        if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
+            raise ValueError(f"A must be a square matrix of size >= 1, got shape {A.shape}")
         if not np.all(np.isfinite(A)):
             raise ValueError("A must be finite")
         if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * np.abs(A).max(initial=1.0)):
