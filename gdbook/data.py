@@ -41,11 +41,17 @@ def standardize(X, mean=None, scale=None) -> tuple[np.ndarray, np.ndarray, np.nd
     Constant columns keep scale 1 rather than dividing by zero.
     """
     X = np.asarray(X, dtype=float)
-    mean = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=float)
+    if X.ndim != 2 or len(X) < 1:
+        raise ValueError(f"X must be a 2-D array (n_samples >= 1, n_features), got shape {X.shape}")
+    mean = X.mean(axis=0) if mean is None else _validate.vector("mean", mean, dim=X.shape[1])
     if scale is None:
         scale = X.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-    return (X - mean) / scale, mean, np.asarray(scale, dtype=float)
+    else:
+        scale = _validate.vector("scale", scale, dim=X.shape[1])
+        if np.any(scale <= 0):
+            raise ValueError(f"scale must be > 0 in every column, got {scale}")
+    return (X - mean) / scale, mean, scale
 
 
 def linear_regression(n_samples: int = 100, n_features: int = 1, noise: float = 1.0, seed: int = 0,

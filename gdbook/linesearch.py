@@ -60,6 +60,8 @@ def backtracking(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, s
     """
     c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
     shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
+    step = _validate.real("step", step, low=0.0, low_open=True)
+    max_evals = _validate.integer("max_evals", max_evals, low=1)
     slope = _slope(g0, d)
     for evals in range(1, max_evals + 1):
         f_new = objective.value(x + step * d)
@@ -78,6 +80,8 @@ def strong_wolfe(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c
     """
     c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
     c2 = _validate.real("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
+    step = _validate.real("step", step, low=0.0, low_open=True)
+    max_evals = _validate.integer("max_evals", max_evals, low=1)
     return _strong_wolfe(objective, x, d, f0, g0, step, c1, c2, max_evals)
 
 

@@ -89,7 +89,10 @@ class inverse_time(Schedule):
         self.power = _validate.real("power", power, low=0.0)
 
     def _value(self, t):
-        return self.lr / (1 + self.decay * t) ** self.power
+        try:
+            return self.lr / (1 + self.decay * t) ** self.power
+        except OverflowError:  # the denominator passed float64's largest number: lr_t is 0 to float64 precision
+            return 0.0
 
 
 class cosine(Schedule):
@@ -130,7 +133,7 @@ class linear_warmup(Schedule):
         return f"linear_warmup({self.schedule!r}, warmup_steps={self.warmup_steps!r}, start_factor={self.start_factor!r})"
 
     def _value(self, t):
-        lr = self.schedule(t)
+        lr = _validate.real(f"the wrapped schedule's value at step {t}", self.schedule(t), low=0.0)
         if t >= self.warmup_steps:
             return lr
         return lr * (self.start_factor + (1 - self.start_factor) * t / self.warmup_steps)

@@ -72,3 +72,13 @@ def test_minibatches_cover_each_sample_once_per_epoch():
 def test_minibatches_reject_bad_sizes(args, match):
     with pytest.raises((ValueError, TypeError), match=match):
         next(data.minibatches(*args))
+
+
+@pytest.mark.parametrize("options, match", [
+    (dict(mean=[1.0]), r"mean must have shape \(3,\)"),
+    (dict(scale=[1.0, 2.0]), r"scale must have shape \(3,\)"),
+    (dict(scale=[1.0, 0.0, 1.0]), "scale must be > 0"),
+])
+def test_standardize_refuses_statistics_that_would_broadcast(options, match):
+    with pytest.raises(ValueError, match=match):
+        data.standardize(np.ones((4, 3)), **options)

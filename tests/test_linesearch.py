@@ -76,3 +76,17 @@ def test_armijo_gd_takes_the_exact_steps_it_reports():
     for t in range(30):
         np.testing.assert_allclose(h["x"][t + 1], h["x"][t] - h["lr"][t] * q.grad(h["x"][t]), rtol=1e-12)
         assert armijo_holds(h["f"][t], -h["grad_norm"][t] ** 2, h["lr"][t], h["f"][t + 1])
+
+
+@pytest.mark.parametrize("search", [backtracking, strong_wolfe])
+@pytest.mark.parametrize("options, error, match", [
+    (dict(step=0.0), ValueError, "step must be > 0"),
+    (dict(step=float("nan")), ValueError, "step must be finite"),
+    (dict(max_evals=0), ValueError, "max_evals must be >= 1"),
+    (dict(max_evals=2.5), TypeError, "max_evals must be an integer"),
+])
+def test_bad_step_or_evaluation_budget_is_refused(search, options, error, match):
+    problem, x = Rosenbrock(), np.array([-1.2, 1.0])
+    g = problem.grad(x)
+    with pytest.raises(error, match=match):
+        search(problem, x, -g, problem.value(x), g, **options)

@@ -137,3 +137,14 @@ BAD = [
 def test_bad_arguments(make, error, name):
     with pytest.raises(error, match=name):
         make()
+
+
+def test_inverse_time_with_a_huge_denominator_gives_zero_not_overflow_error():
+    assert schedules.inverse_time(0.1, 1e10, power=1e3)(10) == 0.0
+
+
+def test_linear_warmup_refuses_a_wrapped_schedule_that_goes_negative():
+    warm = schedules.linear_warmup(lambda t: 0.1 - 0.05 * t, warmup_steps=5)
+    assert warm(2) == 0.0
+    with pytest.raises(ValueError, match="wrapped schedule's value at step 3 must be >= 0"):
+        warm(3)
