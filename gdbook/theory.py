@@ -30,6 +30,19 @@ def _step(lr, high: float) -> float:
     return _validate.real("lr", lr, low=0.0, low_open=True, high=high)
 
 
+def _times(t, low: int = 0) -> np.ndarray:
+    """The iteration counts ``t`` (a number or an array) as floats, each finite and >= ``low``."""
+    times = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(times)) or np.any(times < low):
+        raise ValueError(f"t must hold finite iteration counts >= {low}, got {t!r}")
+    return times
+
+
+def _amount(name: str, value) -> float:
+    """A finite real >= 0, such as a starting gap, a distance or a noise level."""
+    return _validate.real(name, value, low=0.0)
+
+
 def max_stable_step(L: float) -> float:
     """2/L: on a quadratic with largest curvature L, gradient descent diverges for every lr > 2/L."""
     return 2.0 / _smoothness(L)
@@ -43,6 +56,7 @@ def optimal_step(L: float, mu: float) -> float:
 
 def quadratic_contraction(lr: float, eigenvalues) -> float:
     """max_i |1 - lr*lambda_i|: the factor by which GD shrinks x - x* on a quadratic; > 1 means divergence."""
+    lr = _step(lr, np.inf)
     return float(np.max(np.abs(1.0 - lr * np.asarray(eigenvalues, dtype=float))))
 
 
@@ -51,7 +65,7 @@ def descent_lemma(f, grad_norm, lr, L):
 
     The decrease is guaranteed only for 0 < lr < 2/L; for lr <= 1/L it is at least lr/2 ||g||^2.
     """
-    L = _smoothness(L)
+    L, lr = _smoothness(L), _step(lr, np.inf)
     return np.asarray(f) - lr * (1.0 - L * lr / 2.0) * np.asarray(grad_norm) ** 2
 
 
@@ -61,7 +75,7 @@ def nonconvex_bound(t, lr, L, gap0):
     lr = _step(lr, 2.0 / L)
     if lr == 2.0 / L:
         raise ValueError(f"lr must be < 2/L = {2.0 / L:.6g}, got {lr}")
-    return gap0 / (np.asarray(t, dtype=float) * lr * (1.0 - L * lr / 2.0))
+    return _amount("gap0", gap0) / (_times(t, low=1) * lr * (1.0 - L * lr / 2.0))
 
 
 def convex_bound(t, lr, L, dist0):
@@ -70,7 +84,7 @@ def convex_bound(t, lr, L, dist0):
     Garrigos & Gower (2023), sec. 3; with lr = 1/L it reads L ||x_0 - x*||^2 / (2t).
     """
     lr = _step(lr, 1.0 / _smoothness(L))
-    return dist0**2 / (2.0 * lr * np.asarray(t, dtype=float))
+    return _amount("dist0", dist0) ** 2 / (2.0 * lr * _times(t, low=1))
 
 
 def strongly_convex_bound(t, lr, L, mu, gap0):
@@ -81,7 +95,7 @@ def strongly_convex_bound(t, lr, L, mu, gap0):
     """
     L, mu = _smoothness(L, mu)
     lr = _step(lr, 1.0 / L)
-    return gap0 * (1.0 - lr * mu) ** np.asarray(t, dtype=float)
+    return _amount("gap0", gap0) * (1.0 - lr * mu) ** _times(t)
 
 
 def optimal_step_distance_bound(t, L, mu, dist0):
@@ -91,7 +105,7 @@ def optimal_step_distance_bound(t, L, mu, dist0):
     """
     L, mu = _smoothness(L, mu)
     kappa = L / mu
-    return dist0 * ((kappa - 1.0) / (kappa + 1.0)) ** np.asarray(t, dtype=float)
+    return _amount("dist0", dist0) * ((kappa - 1.0) / (kappa + 1.0)) ** _times(t)
 
 
 def heavy_ball_parameters(L: float, mu: float) -> tuple[float, float]:
@@ -122,7 +136,7 @@ def sgd_noise_floor(lr, L, mu, noise):
     ``noise`` = M bounds the variance of the stochastic gradient, E||g - grad f||^2 <= M.
     """
     L, mu = _smoothness(L, mu)
-    return lr * L * noise / (2.0 * mu)
+    return _step(lr, np.inf) * L * _amount("noise", noise) / (2.0 * mu)
 
 
 def sgd_constant_step_bound(t, lr, L, mu, gap0, noise):
@@ -133,7 +147,7 @@ def sgd_constant_step_bound(t, lr, L, mu, gap0, noise):
     L, mu = _smoothness(L, mu)
     lr = _step(lr, 1.0 / L)
     floor = sgd_noise_floor(lr, L, mu, noise)
-    return floor + (1.0 - lr * mu) ** np.asarray(t, dtype=float) * (gap0 - floor)
+    return floor + (1.0 - lr * mu) ** _times(t) * (_amount("gap0", gap0) - floor)
 
 
 def sgd_diminishing_bound(t, beta, gamma, L, mu, gap0, noise):
@@ -143,12 +157,13 @@ def sgd_diminishing_bound(t, beta, gamma, L, mu, gap0, noise):
     beta/(gamma + 1) <= 1/L (Bottou, Curtis & Nocedal 2018, Theorem 4.7, with their k = t + 1).
     """
     L, mu = _smoothness(L, mu)
+    beta, gamma = _validate.real("beta", beta), _validate.real("gamma", gamma, low=0.0)
     if beta * mu <= 1.0:
         raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
     if beta / (gamma + 1.0) > 1.0 / L:
         raise ValueError(f"gamma must make the first step beta/(gamma+1) <= 1/L = {1.0 / L:.6g}")
-    nu = max(beta**2 * L * noise / (2.0 * (beta * mu - 1.0)), (gamma + 1.0) * gap0)
-    return nu / (gamma + np.asarray(t, dtype=float) + 1.0)
+    nu = max(beta**2 * L * _amount("noise", noise) / (2.0 * (beta * mu - 1.0)), (gamma + 1.0) * _amount("gap0", gap0))
+    return nu / (gamma + _times(t) + 1.0)
 
 
 def quadratic_distance_bound(t, lr, L, mu, dist0):
@@ -159,7 +174,7 @@ def quadratic_distance_bound(t, lr, L, mu, dist0):
     """
     L, mu = _smoothness(L, mu)
     lr = _step(lr, np.inf)
-    return dist0 * quadratic_contraction(lr, [mu, L]) ** np.asarray(t, dtype=float)
+    return _amount("dist0", dist0) * quadratic_contraction(lr, [mu, L]) ** _times(t)
 
 
 def divergence_lower_bound(t, lr, L, component):
@@ -170,7 +185,7 @@ def divergence_lower_bound(t, lr, L, component):
     """
     L = _smoothness(L)
     lr = _step(lr, np.inf)
-    return abs(component) * abs(1.0 - lr * L) ** np.asarray(t, dtype=float)
+    return abs(_validate.real("component", component)) * abs(1.0 - lr * L) ** _times(t)
 
 
 def sgd_noise_ball(lr, mu, sigma_star_sq):
@@ -193,7 +208,7 @@ def sgd_distance_bound(t, lr, L_max, mu, dist0_sq, sigma_star_sq):
     L_max, mu = _smoothness(L_max, mu)
     lr = _step(lr, 1.0 / (2.0 * L_max))
     ball = sgd_noise_ball(lr, mu, sigma_star_sq)
-    return ball + (1.0 - lr * mu) ** np.asarray(t, dtype=float) * (dist0_sq - ball)
+    return ball + (1.0 - lr * mu) ** _times(t) * (_amount("dist0_sq", dist0_sq) - ball)
 
 
 def sgd_robbins_monro_distance_bound(t, beta, gamma, L_max, mu, dist0_sq, sigma_star_sq):
@@ -204,13 +219,14 @@ def sgd_robbins_monro_distance_bound(t, beta, gamma, L_max, mu, dist0_sq, sigma_
     Monro's conditions sum lr_t = inf, sum lr_t^2 < inf (the induction of Bottou et al. 2018, Thm 4.7).
     """
     L_max, mu = _smoothness(L_max, mu)
+    beta, gamma = _validate.real("beta", beta), _validate.real("gamma", gamma, low=0.0)
     if beta * mu <= 1.0:
         raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
     if beta / (gamma + 1.0) > (1.0 + 1e-12) / (2.0 * L_max):  # slack for round-off in gamma
         raise ValueError(f"gamma must make the first step beta/(gamma+1) <= 1/(2 L_max) = {0.5 / L_max:.6g}")
     sigma_star_sq = _validate.real("sigma_star_sq", sigma_star_sq, low=0.0)
-    nu = max(2.0 * beta**2 * sigma_star_sq / (beta * mu - 1.0), (gamma + 1.0) * dist0_sq)
-    return nu / (gamma + np.asarray(t, dtype=float) + 1.0)
+    nu = max(2.0 * beta**2 * sigma_star_sq / (beta * mu - 1.0), (gamma + 1.0) * _amount("dist0_sq", dist0_sq))
+    return nu / (gamma + _times(t) + 1.0)
 
 
 def _momentum_beta(beta) -> float:

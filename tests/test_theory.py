@@ -263,3 +263,21 @@ def test_sgd_distance_bound_rejects_steps_above_one_over_2_L_max():
         theory.sgd_noise_ball(0.1, 0.0, 1.0)
     with pytest.raises(ValueError, match="sigma_star_sq must be >= 0"):
         theory.sgd_noise_ball(0.1, 1.0, -1.0)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: theory.nonconvex_bound(0, 0.1, 1.0, 1.0), r"t must hold finite iteration counts >= 1"),
+    (lambda: theory.convex_bound([1, np.nan], 0.1, 1.0, 1.0), r"t must hold finite iteration counts"),
+    (lambda: theory.strongly_convex_bound(-1, 0.1, 1.0, 0.5, 1.0), r"t must hold finite iteration counts >= 0"),
+    (lambda: theory.strongly_convex_bound(3, 0.1, 1.0, 0.5, -1.0), "gap0 must be >= 0"),
+    (lambda: theory.convex_bound(3, 0.1, 1.0, np.inf), "dist0 must be finite"),
+    (lambda: theory.sgd_noise_floor(-0.1, 1.0, 0.5, 1.0), "lr must be > 0"),
+    (lambda: theory.sgd_noise_floor(0.1, 1.0, 0.5, -1.0), "noise must be >= 0"),
+    (lambda: theory.quadratic_contraction(np.nan, [1.0, 2.0]), "lr must be finite"),
+    (lambda: theory.divergence_lower_bound(3, 0.1, 1.0, "1"), "component must be a real number"),
+    (lambda: theory.sgd_diminishing_bound(3, 10.0, -5.0, 1.0, 0.5, 1.0, 1.0), "gamma must be >= 0"),
+    (lambda: theory.sgd_distance_bound(3, 0.1, 1.0, 0.5, -2.0, 1.0), "dist0_sq must be >= 0"),
+])
+def test_bounds_refuse_bad_arguments_naming_them(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
