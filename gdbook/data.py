@@ -198,6 +198,9 @@ def _open_npy(path: pathlib.Path) -> np.memmap:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; write the data set with DiskDataset.save")
     try:
-        return np.load(path, mmap_mode="r")
-    except (ValueError, OSError) as err:
-        raise ValueError(f"{path} is not a readable .npy array file: {err}") from None
+        array = np.load(path, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as err:  # an empty file ends in EOFError
+        raise ValueError(f"{path} is not a readable .npy array file: {err or 'it is empty'}") from None
+    if array.dtype.kind not in "iuf":  # strings, dates, complex and bool are not features or targets
+        raise ValueError(f"{path} must hold integer or floating-point numbers, got dtype {array.dtype}")
+    return array

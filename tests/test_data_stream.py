@@ -83,3 +83,23 @@ def test_mismatched_files_and_bad_arrays_are_named(tmp_path):
         data.DiskDataset.save(tmp_path, X, Y[:5])
     with pytest.raises(ValueError, match="batch_size must be <= n_samples"):
         next(data.DiskDataset.save(tmp_path, X, Y).minibatches(24))
+
+
+@pytest.mark.parametrize("bad_y, match", [
+    (np.array(["a"] * 23), "<U1"),
+    (np.ones(23, dtype=complex), "complex128"),
+    (np.ones(23, dtype=bool), "bool"),
+    (np.array(["2026-11-30"] * 23, dtype="datetime64[D]"), r"datetime64\[D\]"),
+])
+def test_a_file_of_non_numbers_is_refused_naming_it(tmp_path, bad_y, match):
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", bad_y)
+    with pytest.raises(ValueError, match=f"y.npy must hold integer or floating-point numbers, got dtype {match}"):
+        data.DiskDataset(tmp_path)
+
+
+def test_an_empty_file_is_refused_naming_it(tmp_path):
+    np.save(tmp_path / "X.npy", X)
+    (tmp_path / "y.npy").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"y.npy is not a readable .npy array file"):
+        data.DiskDataset(tmp_path)
