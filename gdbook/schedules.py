@@ -105,7 +105,7 @@ class cosine(Schedule):
     def __init__(self, lr: float, t_max: int, lr_min: float = 0.0):
         self.lr = _validate.real("lr", lr, low=0.0)
         self.t_max = _validate.integer("t_max", t_max, low=1)
-        self.lr_min = _validate.real("lr_min", lr_min, low=0.0)
+        self.lr_min = _validate.real("lr_min", lr_min, low=0.0, high=self.lr)
 
     def _value(self, t):
         if t >= self.t_max:

@@ -84,7 +84,8 @@ def convex_bound(t, lr, L, dist0):
     Garrigos & Gower (2023), sec. 3; with lr = 1/L it reads L ||x_0 - x*||^2 / (2t).
     """
     lr = _step(lr, 1.0 / _smoothness(L))
-    return _amount("dist0", dist0) ** 2 / (2.0 * lr * _times(t, low=1))
+    with np.errstate(over="ignore"):  # an astronomical dist0 gives the bound inf, never OverflowError
+        return np.square(np.float64(_amount("dist0", dist0))) / (2.0 * lr * _times(t, low=1))
 
 
 def strongly_convex_bound(t, lr, L, mu, gap0):

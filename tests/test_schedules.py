@@ -148,3 +148,8 @@ def test_linear_warmup_refuses_a_wrapped_schedule_that_goes_negative():
     assert warm(2) == 0.0
     with pytest.raises(ValueError, match="wrapped schedule's value at step 3 must be >= 0"):
         warm(3)
+
+
+def test_cosine_refuses_a_floor_above_its_start():
+    with pytest.raises(ValueError, match="lr_min must be <= 0.1"):
+        schedules.cosine(0.1, 100, lr_min=0.2)
