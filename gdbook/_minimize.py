@@ -16,11 +16,12 @@ from tqdm import tqdm
 from . import _validate
 from .data import minibatches
 from .linesearch import ArmijoGD, LineSearchError, SearchMethod
-from .optim import OPTIMIZERS, SGD, Optimizer
+from . import optim
+from .optim import Optimizer
 from .second_order import LBFGS, Newton
 
 SEARCH_METHODS = {"gd-armijo": ArmijoGD, "newton": Newton, "lbfgs": LBFGS}
-METHODS = ("gd",) + tuple(OPTIMIZERS) + tuple(SEARCH_METHODS)
+METHODS = optim.NAMES + tuple(SEARCH_METHODS)
 DIVERGENCE_FACTOR = 1e6  # a run whose gap f - f_ref exceeds this many times max(f0 - f_ref, |f0|, 1) has diverged
 
 
@@ -182,13 +183,12 @@ def _make_stepper(method, lr, objective, batch_size, sampling, seed) -> SearchMe
 
 
 def _named_optimizer(name, lr, objective) -> Optimizer:
-    if name == "gd":
-        if lr is None:
-            if getattr(objective, "L", None) is None:
-                raise ValueError("lr must be given for method 'gd' when the objective's L is unknown")
-            lr = 1.0 / objective.L
-        return SGD(lr=lr)
-    return OPTIMIZERS[name]() if lr is None else OPTIMIZERS[name](lr=lr)
+    if name == "gd" and lr is None:  # gradient descent's textbook step, where the problem knows L
+        if getattr(objective, "L", None) is None:
+            raise ValueError("lr must be given for method 'gd' when the objective's L is unknown")
+        lr = 1.0 / objective.L
+    cls = optim.by_name(name)
+    return cls() if lr is None else cls(lr=lr)
 
 
 SAMPLINGS = ("shuffle", "replace")

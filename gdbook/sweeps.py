@@ -15,7 +15,8 @@ import numpy as np
 
 from . import _validate
 from ._minimize import Status, minimize
-from .optim import OPTIMIZERS, SGD, Optimizer
+from . import optim
+from .optim import Optimizer
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,9 @@ class Sweep:
 def _optimizer_factory(method) -> Callable[[float], Optimizer]:
     if callable(method) and not isinstance(method, Optimizer):
         return method
-    if method == "gd":
-        return SGD
-    if isinstance(method, str) and method in OPTIMIZERS:
-        return OPTIMIZERS[method]
-    raise ValueError(f"method must be 'gd', one of {', '.join(OPTIMIZERS)}, or a callable lr -> optimizer; "
+    if isinstance(method, str):
+        return optim.by_name(method)
+    raise ValueError(f"method must be one of {', '.join(optim.NAMES)} or a callable lr -> optimizer; "
                      f"got {method!r}")
 
 
@@ -70,7 +69,7 @@ def lr_sweep(problem, x0, lrs: Sequence[float], method="gd", *, max_iter: int = 
              batch_size: int | None = None, seeds: Sequence[int] = (0,), average_last: int = 1) -> Sweep:
     """Run ``method`` from ``x0`` for ``max_iter`` steps at each learning rate in ``lrs``.
 
-    method: "gd", a name from :data:`gdbook.optim.OPTIMIZERS`, or a callable ``lr -> optimizer`` (e.g.
+    method: a name from :data:`gdbook.optim.NAMES` ("gd", "adam", ...), or a callable ``lr -> optimizer`` (e.g.
     ``lambda lr: SGD(lr, momentum=0.9)``, or one that wraps lr in a schedule). With ``batch_size`` the
     steps use mini-batch gradients; each seed draws its own batches, and the final losses are averaged
     over ``seeds``. The whole budget is used: no early stop on a small gradient (tol = 0).

@@ -110,3 +110,10 @@ def test_x_must_be_a_finite_vector(cls):
         opt.step(np.zeros((2, 2)), np.ones((2, 2)), opt.init(np.zeros(4)))
     with pytest.raises(ValueError, match="x must be finite"):
         opt.step(np.array([np.nan, 0.0]), np.ones(2), opt.init(np.zeros(2)))
+
+
+def test_one_registry_turns_names_into_optimizers():
+    from gdbook import optim
+    assert optim.by_name("gd") is SGD and optim.by_name("adam") is Adam and set(optim.NAMES) > set(OPTIMIZERS)
+    with pytest.raises(ValueError, match="method must be one of gd, sgd, adagrad"):
+        optim.by_name("adamax")

@@ -4,7 +4,8 @@
     state = opt.init(x0)
     x, state = opt.step(x0, grad(x0), state)
 
-``OPTIMIZERS`` maps lower-case names to classes, for ``gdbook.minimize(..., method="adam")``.
+``OPTIMIZERS`` maps lower-case names to classes; :func:`by_name` is the one place that turns a method name
+(``gdbook.minimize(..., method="adam")``, ``gdbook.sweeps.lr_sweep(..., method="gd")``) into a class.
 """
 
 from .adadelta import Adadelta
@@ -15,5 +16,16 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW)}
+NAMES = ("gd", *OPTIMIZERS)  # "gd", gradient descent, is SGD with its defaults: no momentum
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "OPTIMIZERS"]
+
+def by_name(name: str) -> type[Optimizer]:
+    """The optimizer class that ``name`` (one of :data:`NAMES`) stands for; "gd" is :class:`SGD`."""
+    if name == "gd":
+        return SGD
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise ValueError(f"method must be one of {', '.join(NAMES)}; got {name!r}")
+    return OPTIMIZERS[name]
+
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "OPTIMIZERS", "NAMES", "by_name"]
