@@ -1,4 +1,5 @@
-"""Stochastic gradients of a finite sum: their noise, what they cost, and the noise ball they leave.
+"""The statistics of SGD on a finite sum: its gradients' noise, what they cost, the level it settles at,
+and many runs at once for expectations by Monte Carlo.
 
 For f(x) = (1/n) sum_i f_i(x), a mini-batch B of b indices drawn uniformly gives the estimate
 g_B(x) = (1/b) sum_{i in B} grad f_i(x), unbiased: E g_B(x) = grad f(x) (Robbins & Monro 1951;
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
+from .optim import SGD
 
 
 def _finite_sum(problem) -> int:
@@ -36,17 +38,25 @@ def per_sample_gradients(problem, x) -> np.ndarray:
     return np.array([problem.grad(x, np.array([i])) for i in range(n)])
 
 
+def gradient_variance(problem, x) -> float:
+    """sigma^2(x) = (1/n) sum_i ||grad f_i(x) - grad f(x)||^2: the variance of a one-sample gradient at x.
+
+    At a minimiser it is the sigma*^2 of the SGD theorems (Gower et al. 2019; Garrigos & Gower 2023, sec. 5).
+    """
+    g = per_sample_gradients(problem, x)
+    return float(np.mean(np.sum((g - g.mean(axis=0)) ** 2, axis=1)))
+
+
 def gradient_noise(problem, x, batch_size: int, replace: bool = False) -> float:
     """E ||g_B(x) - grad f(x)||^2 for a uniformly drawn mini-batch of ``batch_size`` samples.
 
-    With sigma^2 = (1/n) sum_i ||grad f_i(x) - grad f(x)||^2 it is sigma^2 / b with replacement and
+    With sigma^2 = :func:`gradient_variance` it is sigma^2 / b with replacement and
     sigma^2 (n - b) / (b (n - 1)) without (the finite-population correction; Cochran, *Sampling
     Techniques*, 1977, ch. 2), which is 0 for the full batch b = n.
     """
     n = _finite_sum(problem)
     b = _batch_size(batch_size, n)
-    g = per_sample_gradients(problem, x)
-    sigma2 = float(np.mean(np.sum((g - g.mean(axis=0)) ** 2, axis=1)))
+    sigma2 = gradient_variance(problem, x)
     if replace:
         return sigma2 / b
     return sigma2 * (n - b) / (b * (n - 1)) if n > 1 else 0.0
@@ -90,8 +100,8 @@ def gradient_evaluations(n_samples: int, batch_size: int | None, n_steps: int) -
     return np.concatenate([[0], np.cumsum(batch_sizes(n_samples, batch_size, n_steps))])
 
 
-def noise_ball(gaps, burn_in: int, n_blocks: int = 20) -> tuple[float, float]:
-    """The measured level of f(x_t) - f* that constant-step SGD hovers at: (mean, standard error).
+def measured_gap_level(gaps, burn_in: int, n_blocks: int = 20) -> tuple[float, float]:
+    """The measured gap f(x_t) - f* at which constant-step SGD hovers, from a run's ``gaps``: (mean, stderr).
 
     The mean is taken over ``gaps[burn_in:]``; the standard error by batch means over ``n_blocks``
     consecutive blocks, which accounts for the strong correlation of successive iterates.
@@ -108,8 +118,8 @@ def noise_ball(gaps, burn_in: int, n_blocks: int = 20) -> tuple[float, float]:
     return float(tail.mean()), float(blocks.std(ddof=1) / np.sqrt(n_blocks))
 
 
-def noise_ball_prediction(problem, lr: float, batch_size: int, replace: bool = False) -> float:
-    """lr / 4 * E ||g_B(x*) - grad f(x*)||^2: where constant-step SGD settles, for small lr.
+def predicted_gap_level(problem, lr: float, batch_size: int, replace: bool = False) -> float:
+    """The predicted gap E f - f* at which constant-step SGD settles, for small lr: lr/4 E ||g_B(x*) - grad f(x*)||^2.
 
     Near x* the iterates follow x_{t+1} - x* = (I - lr H)(x_t - x*) - lr xi_t with noise covariance Sigma;
     to first order in lr their covariance C solves H C + C H = lr Sigma, so
@@ -141,3 +151,41 @@ def log_binned(x, y, bins_per_decade: int = 10) -> tuple[np.ndarray, np.ndarray]
     counts = np.diff(np.append(starts, len(x)))
     centres = np.exp(np.add.reduceat(np.log(x), starts) / counts)
     return centres, np.add.reduceat(y, starts) / counts
+
+
+def sgd_ensemble(model, w0, lr, steps: int, runs: int, seed: int = 0, record_every: int = 1) -> np.ndarray:
+    """``runs`` independent chains of single-sample SGD, w <- w - lr_t grad f_i(w) with i uniform on {0..n-1}.
+
+    All chains start at ``w0`` and step in lockstep (vectorised); ``lr`` is a float or a schedule t -> lr_t.
+    Returns the iterates at t = 0, record_every, 2 record_every, ..., as an array (records, runs, dim).
+    Averages over the runs estimate expectations such as E||w_t - w*||^2 (Robbins & Monro 1951).
+    """
+    if not callable(getattr(model, "sample_grads", None)):
+        raise TypeError(f"model must be a finite sum with sample_grads (e.g. gdbook.problems.LeastSquares), "
+                        f"got {type(model).__name__}")
+    w0 = _validate.vector("w0", w0, dim=model.dim)
+    steps = _validate.integer("steps", steps, low=0)
+    runs = _validate.integer("runs", runs, low=1)
+    record_every = _validate.integer("record_every", record_every, low=1)
+    schedule = SGD(lr)  # validates a constant lr now, and each schedule value as it is used
+    rng = np.random.default_rng(seed)
+    W = np.tile(w0, (runs, 1))
+    records = [W]
+    for t in range(steps):
+        W = W - schedule.lr_at(t) * model.sample_grads(W, rng.integers(model.n_samples, size=runs))
+        if (t + 1) % record_every == 0:
+            records.append(W)
+    return np.array(records)
+
+
+def mean_squared_distance(paths, x_star) -> tuple[np.ndarray, np.ndarray]:
+    """The Monte Carlo estimate of E||w_t - x*||^2 from :func:`sgd_ensemble`'s paths, and its standard error.
+
+    Returns (mean, stderr), each of shape (records,): the average over runs and std / sqrt(runs).
+    """
+    paths = np.asarray(paths, dtype=float)
+    if paths.ndim != 3:
+        raise ValueError(f"paths must have shape (records, runs, dim), got {paths.shape}")
+    x_star = _validate.vector("x_star", x_star, dim=paths.shape[2])
+    d2 = np.sum((paths - x_star) ** 2, axis=2)
+    return d2.mean(axis=1), d2.std(axis=1) / np.sqrt(d2.shape[1])

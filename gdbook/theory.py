@@ -131,8 +131,9 @@ def nesterov_parameters(L: float, mu: float) -> tuple[float, float]:
     return 1.0 / L, (root_kappa - 1.0) / (root_kappa + 1.0)
 
 
-def sgd_noise_floor(lr, L, mu, noise):
-    """lr L M / (2 mu): the level that constant-step SGD approaches in expectation (Bottou et al. 2018, Thm 4.6).
+def sgd_gap_floor(lr, L, mu, noise):
+    """lr L M / (2 mu): the floor of the bound on the gap E f(x_t) - f* of constant-step SGD (Bottou et al.
+    2018, Thm 4.6), a bound, larger than the level a run settles at (:func:`gdbook.stochastic.predicted_gap_level`).
 
     ``noise`` = M bounds the variance of the stochastic gradient, E||g - grad f||^2 <= M.
     """
@@ -147,7 +148,7 @@ def sgd_constant_step_bound(t, lr, L, mu, gap0, noise):
     """
     L, mu = _smoothness(L, mu)
     lr = _step(lr, 1.0 / L)
-    floor = sgd_noise_floor(lr, L, mu, noise)
+    floor = sgd_gap_floor(lr, L, mu, noise)
     return floor + (1.0 - lr * mu) ** _times(t) * (_amount("gap0", gap0) - floor)
 
 
@@ -189,8 +190,8 @@ def divergence_lower_bound(t, lr, L, component):
     return abs(_validate.real("component", component)) * abs(1.0 - lr * L) ** _times(t)
 
 
-def sgd_noise_ball(lr, mu, sigma_star_sq):
-    """2 lr sigma*^2 / mu: the radius (in squared distance) that constant-step SGD approaches on a finite sum.
+def sgd_distance_floor(lr, mu, sigma_star_sq):
+    """2 lr sigma*^2 / mu: the floor of the bound on the squared distance E||x_t - x*||^2 of constant-step SGD.
 
     sigma*^2 = (1/n) sum_i ||grad f_i(x*)||^2 is the gradient noise at the minimiser (Gower et al. 2019).
     """
@@ -208,7 +209,7 @@ def sgd_distance_bound(t, lr, L_max, mu, dist0_sq, sigma_star_sq):
     """
     L_max, mu = _smoothness(L_max, mu)
     lr = _step(lr, 1.0 / (2.0 * L_max))
-    ball = sgd_noise_ball(lr, mu, sigma_star_sq)
+    ball = sgd_distance_floor(lr, mu, sigma_star_sq)
     return ball + (1.0 - lr * mu) ** _times(t) * (_amount("dist0_sq", dist0_sq) - ball)
 
 

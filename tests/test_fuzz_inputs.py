@@ -80,7 +80,7 @@ BOUNDS = [
     ("dist0", lambda v: theory.convex_bound(10, 0.5, 1.0, v)),
     ("L", lambda v: theory.max_stable_step(v)),
     ("t", lambda v: theory.optimal_step_distance_bound(v, 1.0, 0.1, 1.0)),
-    ("noise", lambda v: theory.sgd_noise_floor(0.1, 1.0, 0.1, v)),
+    ("noise", lambda v: theory.sgd_gap_floor(0.1, 1.0, 0.1, v)),
     ("component", lambda v: theory.divergence_lower_bound(5, 3.0, 1.0, v)),
 ]
 

@@ -1,4 +1,4 @@
-"""gdbook.landscapes: the stationary points are where the docstrings put them, the gradients are right, and
+"""gdbook.problems.landscapes: the stationary points are where the docstrings put them, the gradients are right, and
 the behaviours the FAQ relies on (a local minimum, a saddle that traps, a kink) happen."""
 
 import numpy as np
@@ -6,9 +6,8 @@ import pytest
 
 import gdbook
 from gdbook import gradcheck, optim
-from gdbook.landscapes import (AbsoluteValue, Negated, SaddleValley, TiltedDoubleWell,
-                               positive_definite_fraction)
-from gdbook.problems import Logistic
+from gdbook.problems import (AbsoluteValue, Logistic, SaddleValley, Scaled, TiltedDoubleWell,
+                             positive_definite_fraction)
 
 
 @pytest.mark.parametrize("problem, points", [
@@ -87,12 +86,12 @@ def test_absolute_value_has_no_hessian_and_validates_arguments():
         AbsoluteValue(dim=0)
 
 
-def test_negated_problem_and_maximize_give_identical_iterates():
+def test_scaled_by_minus_one_and_maximize_give_identical_iterates():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((50, 3))
     y = (rng.uniform(size=50) < 0.5).astype(float)
     loss = Logistic(X, y)
-    likelihood = Negated(loss)
+    likelihood = Scaled(loss, -1.0)
     x = rng.standard_normal(3)
     assert likelihood.value(x) == -loss.value(x)
     np.testing.assert_array_equal(likelihood.grad(x), -loss.grad(x))
@@ -105,9 +104,9 @@ def test_negated_problem_and_maximize_give_identical_iterates():
     assert np.all(np.diff(ascent.history["f"]) >= 0)
 
 
-def test_negated_rejects_non_problems():
+def test_scaled_rejects_non_problems():
     with pytest.raises(TypeError, match="problem"):
-        Negated(np.eye(2))
+        Scaled(np.eye(2), -1.0)
 
 
 def test_positive_definite_fraction():

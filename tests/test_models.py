@@ -1,4 +1,5 @@
-"""gdbook.models: losses, gradients and Hessians against torch autograd; minimisers against scikit-learn."""
+"""The finite-sum objectives (gdbook.problems and gdbook.models): losses, gradients and Hessians against torch
+autograd; minimisers against scikit-learn; the loss conventions as Scaled copies of LeastSquares."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ from sklearn.linear_model import LinearRegression as SkLinearRegression
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import gdbook
-from gdbook import data, models, schedules
+from gdbook import data, models, schedules, stochastic
+from gdbook.problems import LeastSquares, Logistic, Scaled
 
 RNG = np.random.default_rng(2024)
 X = np.hstack([np.ones((36, 1)), RNG.standard_normal((36, 2))])
@@ -18,12 +20,13 @@ Y_BIN = (RNG.uniform(size=36) < 1 / (1 + np.exp(-X @ np.array([0.5, 2.0, -1.0]))
 Y_CLS = np.argmax(X @ RNG.standard_normal((3, 4)) + RNG.gumbel(size=(36, 4)), axis=1).astype(float)
 
 MODELS = {
-    "linear 1/(2n)": models.LinearRegression(X, Y_REG),
-    "linear 1/n": models.LinearRegression(X, Y_REG, half=False),
-    "linear 1/2": models.LinearRegression(X, Y_REG, mean=False),
-    "linear 1": models.LinearRegression(X, Y_REG, half=False, mean=False),
-    "logistic": models.LogisticRegression(X, Y_BIN),
-    "logistic-l2": models.LogisticRegression(X, Y_BIN, l2=0.2),
+    "linear 1/(2n)": LeastSquares(X, Y_REG),
+    "linear 1/n": Scaled(LeastSquares(X, Y_REG), 2.0),                 # c ||Xw - y||^2 = 2cn * the 1/(2n) loss
+    "linear 1/2": Scaled(LeastSquares(X, Y_REG), 36.0),
+    "linear 1": Scaled(LeastSquares(X, Y_REG), 72.0),
+    "linear-l2": LeastSquares(X, Y_REG, l2=0.3),
+    "logistic": Logistic(X, Y_BIN),
+    "logistic-l2": Logistic(X, Y_BIN, l2=0.2),
     "softmax": models.SoftmaxRegression(X, Y_CLS),
     "softmax-l2": models.SoftmaxRegression(X, Y_CLS, l2=0.1),
     "robust": models.RobustRegression(X, Y_OUT, scale=0.5),
@@ -32,10 +35,12 @@ MODELS = {
 
 def _torch_loss(model, w):
     """Each loss written again in torch, from its textbook formula, for autograd to differentiate."""
+    if isinstance(model, Scaled):
+        return model.factor * _torch_loss(model.problem, w)
     Xt = torch.tensor(model.X)
-    if isinstance(model, models.LinearRegression):
-        return model.scale * torch.sum((Xt @ w - torch.tensor(model.y)) ** 2)
-    if isinstance(model, models.LogisticRegression):
+    if isinstance(model, LeastSquares):
+        return torch.sum((Xt @ w - torch.tensor(model.y)) ** 2) / (2 * model.n_samples) + 0.5 * model.l2 * w @ w
+    if isinstance(model, Logistic):
         bce = torch.nn.functional.binary_cross_entropy_with_logits(Xt @ w, torch.tensor(model.y))
         return bce + 0.5 * model.l2 * w @ w
     if isinstance(model, models.SoftmaxRegression):
@@ -81,7 +86,7 @@ def test_sample_gradients_average_to_the_full_gradient(name):
     for row, w_r, i in zip(model.sample_grads(W, idx), W, idx):
         np.testing.assert_allclose(row, model.grad(w_r, np.array([i])), rtol=1e-12, atol=1e-14)
     spread = np.mean(np.sum((every - model.grad(w)) ** 2, axis=1))
-    assert model.gradient_variance(w) == pytest.approx(spread, rel=1e-12)
+    assert stochastic.gradient_variance(model, w) == pytest.approx(spread, rel=1e-12)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -114,7 +119,7 @@ def test_linear_conventions_share_the_minimiser_and_scale_L_by_2c():
     n, gram_max = len(Y_REG), np.linalg.eigvalsh(X.T @ X)[-1]
     for name, c in [("linear 1/(2n)", 1 / (2 * n)), ("linear 1/n", 1 / n), ("linear 1/2", 0.5), ("linear 1", 1.0)]:
         model = MODELS[name]
-        assert model.scale == pytest.approx(c) and model.convention == name.split()[1]
+        assert model is base or model.factor == pytest.approx(2 * c * n)
         assert model.L == pytest.approx(2 * c * gram_max, rel=1e-12)
         np.testing.assert_allclose(model.x_star, base.x_star, rtol=1e-10)
         assert model.f_star == pytest.approx(model.value(base.x_star), rel=1e-12)
@@ -123,7 +128,7 @@ def test_linear_conventions_share_the_minimiser_and_scale_L_by_2c():
 
 def test_scaling_the_learning_rate_by_1_over_2cn_gives_identical_iterates():
     lr = 0.9 / MODELS["linear 1/(2n)"].L
-    paths = [gdbook.minimize(m, np.zeros(3), lr=lr / (2 * m.scale * m.n_samples), max_iter=50, tol=0).history["x"]
+    paths = [gdbook.minimize(m, np.zeros(3), lr=lr / getattr(m, "factor", 1.0), max_iter=50, tol=0).history["x"]
              for m in (MODELS[k] for k in ("linear 1/(2n)", "linear 1/n", "linear 1/2", "linear 1"))]
     for path in paths[1:]:
         np.testing.assert_allclose(path, paths[0], rtol=1e-10, atol=1e-12)
@@ -184,7 +189,7 @@ def test_robust_regression_is_non_convex_bounded_below_and_ignores_outliers():
 def test_sgd_ensemble_is_single_sample_sgd_in_lockstep():
     model = MODELS["linear 1/(2n)"]
     schedule = schedules.inverse_time(0.05, 0.1)
-    paths = models.sgd_ensemble(model, np.ones(3), schedule, steps=30, runs=5, seed=9, record_every=3)
+    paths = stochastic.sgd_ensemble(model, np.ones(3), schedule, steps=30, runs=5, seed=9, record_every=3)
     assert paths.shape == (11, 5, 3)
     rng, W = np.random.default_rng(9), np.tile(np.ones(3), (5, 1))
     for t in range(30):
@@ -196,34 +201,35 @@ def test_sgd_ensemble_is_single_sample_sgd_in_lockstep():
 
 def test_mean_squared_distance_averages_over_runs():
     paths = np.array([[[0.0, 0.0], [3.0, 4.0]], [[1.0, 0.0], [1.0, 0.0]]])   # 2 records, 2 runs, dim 2
-    mean, err = models.mean_squared_distance(paths, np.zeros(2))
+    mean, err = stochastic.mean_squared_distance(paths, np.zeros(2))
     np.testing.assert_allclose(mean, [12.5, 1.0])
     np.testing.assert_allclose(err, [12.5 / np.sqrt(2), 0.0])
     with pytest.raises(ValueError, match="paths must have shape"):
-        models.mean_squared_distance(np.zeros((2, 2)), np.zeros(2))
+        stochastic.mean_squared_distance(np.zeros((2, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="x_star must have shape"):
-        models.mean_squared_distance(paths, np.zeros(3))
+        stochastic.mean_squared_distance(paths, np.zeros(3))
 
 
 def test_sgd_ensemble_step_is_unbiased():
     model = MODELS["logistic-l2"]
     w0 = np.array([0.5, -1.0, 2.0])
-    first = models.sgd_ensemble(model, w0, 0.1, steps=1, runs=40000, seed=1)[1]
+    first = stochastic.sgd_ensemble(model, w0, 0.1, steps=1, runs=40000, seed=1)[1]
     np.testing.assert_allclose(first.mean(axis=0), w0 - 0.1 * model.grad(w0), atol=3e-3)
 
 
 def test_models_run_in_minimize_and_reach_the_minimiser():
     ds = data.linear_regression(n_samples=50, seed=3)
-    model = models.LinearRegression(data.add_intercept(ds.X), ds.y, half=False)
+    model = Scaled(LeastSquares(data.add_intercept(ds.X), ds.y), 2.0)
     result = gdbook.minimize(model, np.zeros(2), tol=1e-10, max_iter=5000)
     assert result.success
     np.testing.assert_allclose(result.x, model.x_star, atol=1e-9)
 
 
 @pytest.mark.parametrize("make, error, match", [
-    (lambda: models.LinearRegression(X, Y_REG, half="yes"), TypeError, "half must be True or False"),
-    (lambda: models.LinearRegression(X, Y_REG[:5]), ValueError, "y must have shape"),
-    (lambda: models.LogisticRegression(X, Y_REG), ValueError, "labels 0 and 1"),
+    (lambda: Scaled(LeastSquares(X, Y_REG), 0.0), ValueError, "factor must be nonzero"),
+    (lambda: Scaled(X, 2.0), TypeError, "problem must have value"),
+    (lambda: LeastSquares(X, Y_REG[:5]), ValueError, "y must have shape"),
+    (lambda: Logistic(X, Y_REG), ValueError, "labels 0 and 1"),
     (lambda: models.SoftmaxRegression(X, Y_CLS + 0.5), ValueError, "class labels"),
     (lambda: models.SoftmaxRegression(X, Y_CLS, n_classes=2), ValueError, "below n_classes"),
     (lambda: models.SoftmaxRegression(X, np.zeros(36)), ValueError, "n_classes must be >= 2"),
@@ -232,10 +238,19 @@ def test_models_run_in_minimize_and_reach_the_minimiser():
     (lambda: MODELS["robust"].sample_grads(np.zeros(3), [0]), ValueError, r"W must have shape \(runs, 3\)"),
     (lambda: MODELS["robust"].sample_grads(np.zeros((2, 3)), [0, 36]), ValueError, r"idx must hold indices"),
     (lambda: MODELS["robust"].sample_grads(np.zeros((2, 3)), [0.0, 1.0]), ValueError, "idx must be an integer"),
-    (lambda: models.sgd_ensemble(gdbook.problems.Rosenbrock(), np.zeros(2), 0.1, 1, 1), TypeError, "model must"),
-    (lambda: models.sgd_ensemble(MODELS["robust"], np.zeros(3), -0.1, 1, 1), ValueError, "lr must be >= 0"),
-    (lambda: models.sgd_ensemble(MODELS["robust"], np.zeros(3), 0.1, 1, 0), ValueError, "runs must be >= 1"),
+    (lambda: stochastic.sgd_ensemble(gdbook.problems.Rosenbrock(), np.zeros(2), 0.1, 1, 1), TypeError, "model must"),
+    (lambda: stochastic.sgd_ensemble(MODELS["robust"], np.zeros(3), -0.1, 1, 1), ValueError, "lr must be >= 0"),
+    (lambda: stochastic.sgd_ensemble(MODELS["robust"], np.zeros(3), 0.1, 1, 0), ValueError, "runs must be >= 1"),
 ])
 def test_bad_arguments_are_named(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_scaled_by_minus_one_turns_ascent_into_descent():
+    f = LeastSquares(X, Y_REG)
+    negated = Scaled(f, -1.0)
+    w = _points(f, 1)[0]
+    assert negated.value(w) == -f.value(w) and negated.L == f.L
+    np.testing.assert_array_equal(negated.grad(w, np.array([3])), -f.grad(w, np.array([3])))
+    assert negated.mu is None and negated.x_star is None and negated.f_star is None

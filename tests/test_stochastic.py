@@ -101,29 +101,29 @@ def test_noise_ball_measures_the_tail_mean_and_its_uncertainty():
     for t, e in enumerate(0.1 * rng.standard_normal(n - 1), start=1):
         x[t] = phi * x[t - 1] + e
     gaps = np.concatenate([np.full(100, 50.0), 2.0 + x])
-    mean, error = stochastic.noise_ball(gaps, burn_in=100)
+    mean, error = stochastic.measured_gap_level(gaps, burn_in=100)
     expected = 0.1 / np.sqrt(1 - phi**2) * np.sqrt((1 + phi) / ((1 - phi) * n))
     assert mean == pytest.approx(2.0, abs=4 * expected)
     assert error == pytest.approx(expected, rel=0.4)
 
 
-def test_noise_ball_prediction_matches_constant_step_sgd(problem):
+def test_predicted_gap_level_matches_constant_step_sgd(problem):
     lr = 0.05
     run = gdbook.minimize(problem, np.zeros(3), lr=lr, batch_size=1, max_iter=30_000, tol=0.0, seed=3)
-    mean, error = stochastic.noise_ball(run.history["f"] - problem.f_star, burn_in=5000)
-    predicted = stochastic.noise_ball_prediction(problem, lr, 1)
+    mean, error = stochastic.measured_gap_level(run.history["f"] - problem.f_star, burn_in=5000)
+    predicted = stochastic.predicted_gap_level(problem, lr, 1)
     assert mean == pytest.approx(predicted, rel=0.2)
-    assert stochastic.noise_ball_prediction(problem, lr / 2, 1) == pytest.approx(predicted / 2)
+    assert stochastic.predicted_gap_level(problem, lr / 2, 1) == pytest.approx(predicted / 2)
 
 
 @pytest.mark.parametrize("call, match", [
     (lambda p: stochastic.gradient_noise(p, np.zeros(3), 0), "batch_size must be >= 1"),
     (lambda p: stochastic.gradient_noise(p, np.zeros(3), 61), "batch_size must be <= n_samples = 60"),
     (lambda p: stochastic.minibatch_gradients(p, np.zeros(3), 2, n_draws=0), "n_draws"),
-    (lambda p: stochastic.noise_ball_prediction(p, 2.5 / p.L, 1), "lr must be <"),
-    (lambda p: stochastic.noise_ball_prediction(p, -1.0, 1), "lr must be >"),
-    (lambda p: stochastic.noise_ball([1.0, np.nan], 0), "gaps must be"),
-    (lambda p: stochastic.noise_ball(np.ones(30), burn_in=25), "burn_in must leave"),
+    (lambda p: stochastic.predicted_gap_level(p, 2.5 / p.L, 1), "lr must be <"),
+    (lambda p: stochastic.predicted_gap_level(p, -1.0, 1), "lr must be >"),
+    (lambda p: stochastic.measured_gap_level([1.0, np.nan], 0), "gaps must be"),
+    (lambda p: stochastic.measured_gap_level(np.ones(30), burn_in=25), "burn_in must leave"),
     (lambda p: stochastic.batch_sizes(10, 11, 3), "batch_size must be <= n_samples = 10"),
     (lambda p: stochastic.batch_sizes(10, 2, -1), "n_steps"),
     (lambda p: stochastic.updates_per_epoch(0, 1), "n_samples"),
@@ -139,7 +139,7 @@ def test_problems_without_samples_or_minimiser_are_refused():
     no_minimiser = LeastSquares(np.ones((4, 2)), np.ones(4))
     no_minimiser.x_star = None
     with pytest.raises(ValueError, match="x_star"):
-        stochastic.noise_ball_prediction(no_minimiser, 0.1, 1)
+        stochastic.predicted_gap_level(no_minimiser, 0.1, 1)
 
 
 def test_log_binned_averages_within_log_spaced_bins():

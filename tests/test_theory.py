@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import gdbook
-from gdbook import data, models, schedules, theory
+from gdbook import data, schedules, stochastic, theory
 from gdbook.optim import SGD
-from gdbook.problems import Logistic, Quadratic
+from gdbook.problems import LeastSquares, Logistic, Quadratic
 
 # random convex quadratics; in one dimension L = mu, so kappa must be 1 there
 quadratics = st.integers(1, 6).flatmap(
@@ -148,7 +148,7 @@ def test_sgd_constant_step_reaches_the_noise_floor_in_expectation():
     # the gap settles at the stationary level sum_i lr sigma^2 / (2 (2 - lr lambda_i)), not at zero
     stationary = np.sum(lr * (noise_variance / 2) / (2 * (2 - lr * q.eigenvalues)))
     assert np.mean(gaps[-20:]) == pytest.approx(stationary, rel=0.05)
-    assert stationary <= theory.sgd_noise_floor(lr, q.L, q.mu, noise_variance)
+    assert stationary <= theory.sgd_gap_floor(lr, q.L, q.mu, noise_variance)
 
 
 def test_robbins_monro_bound_and_its_conditions():
@@ -219,8 +219,8 @@ def test_divergence_lower_bound_holds_and_grows_beyond_two_over_L(fraction):
 
 def _sgd_problem():
     ds = data.linear_regression(n_samples=100, noise=1.0, seed=5, x_range=(-1.0, 1.0))
-    model = models.LinearRegression(data.add_intercept(ds.X), ds.y)
-    return model, model.gradient_variance(model.x_star)
+    model = LeastSquares(data.add_intercept(ds.X), ds.y)
+    return model, stochastic.gradient_variance(model, model.x_star)
 
 
 def test_sgd_constant_step_stays_below_its_bound_and_settles_in_a_ball_proportional_to_lr():
@@ -228,12 +228,12 @@ def test_sgd_constant_step_stays_below_its_bound_and_settles_in_a_ball_proportio
     w0 = model.x_star + np.array([3.0, -2.0])
     plateaus = []
     for lr in (0.5 / model.L_max, 0.25 / model.L_max):
-        paths = models.sgd_ensemble(model, w0, lr, steps=600, runs=2000, seed=3)
-        mean, error = models.mean_squared_distance(paths, model.x_star)
+        paths = stochastic.sgd_ensemble(model, w0, lr, steps=600, runs=2000, seed=3)
+        mean, error = stochastic.mean_squared_distance(paths, model.x_star)
         bound = theory.sgd_distance_bound(np.arange(601), lr, model.L_max, model.mu, 13.0, sigma2)
         assert np.all(mean <= bound + 4 * error)
         plateaus.append(mean[-200:].mean())
-        assert 0.05 * theory.sgd_noise_ball(lr, model.mu, sigma2) < plateaus[-1] < theory.sgd_noise_ball(
+        assert 0.05 * theory.sgd_distance_floor(lr, model.mu, sigma2) < plateaus[-1] < theory.sgd_distance_floor(
             lr, model.mu, sigma2)
     assert plateaus[1] / plateaus[0] == pytest.approx(0.5, abs=0.1)
 
@@ -244,12 +244,12 @@ def test_sgd_robbins_monro_bound_holds_and_beats_the_constant_step_ball():
     beta = 2.0 / model.mu
     gamma = 2.0 * beta * model.L_max - 1.0   # first step beta/(gamma+1) = 1/(2 L_max)
     schedule = schedules.inverse_time(beta / (gamma + 1.0), 1.0 / (gamma + 1.0))
-    paths = models.sgd_ensemble(model, w0, schedule, steps=4000, runs=1000, seed=4, record_every=10)
-    mean, error = models.mean_squared_distance(paths, model.x_star)
+    paths = stochastic.sgd_ensemble(model, w0, schedule, steps=4000, runs=1000, seed=4, record_every=10)
+    mean, error = stochastic.mean_squared_distance(paths, model.x_star)
     t = np.arange(0, 4001, 10)
     bound = theory.sgd_robbins_monro_distance_bound(t, beta, gamma, model.L_max, model.mu, 13.0, sigma2)
     assert np.all(mean <= bound + 4 * error)
-    assert mean[-1] < 0.2 * theory.sgd_noise_ball(0.5 / model.L_max, model.mu, sigma2)
+    assert mean[-1] < 0.2 * theory.sgd_distance_floor(0.5 / model.L_max, model.mu, sigma2)
     with pytest.raises(ValueError, match="beta must be > 1/mu"):
         theory.sgd_robbins_monro_distance_bound(1, 0.5 / model.mu, gamma, model.L_max, model.mu, 1.0, 1.0)
     with pytest.raises(ValueError, match="gamma"):
@@ -260,9 +260,9 @@ def test_sgd_distance_bound_rejects_steps_above_one_over_2_L_max():
     with pytest.raises(ValueError, match="lr must be <= 0.25"):
         theory.sgd_distance_bound(1, 0.3, 2.0, 1.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="mu must be > 0"):
-        theory.sgd_noise_ball(0.1, 0.0, 1.0)
+        theory.sgd_distance_floor(0.1, 0.0, 1.0)
     with pytest.raises(ValueError, match="sigma_star_sq must be >= 0"):
-        theory.sgd_noise_ball(0.1, 1.0, -1.0)
+        theory.sgd_distance_floor(0.1, 1.0, -1.0)
 
 
 @pytest.mark.parametrize("call, match", [
@@ -271,8 +271,8 @@ def test_sgd_distance_bound_rejects_steps_above_one_over_2_L_max():
     (lambda: theory.strongly_convex_bound(-1, 0.1, 1.0, 0.5, 1.0), r"t must hold finite iteration counts >= 0"),
     (lambda: theory.strongly_convex_bound(3, 0.1, 1.0, 0.5, -1.0), "gap0 must be >= 0"),
     (lambda: theory.convex_bound(3, 0.1, 1.0, np.inf), "dist0 must be finite"),
-    (lambda: theory.sgd_noise_floor(-0.1, 1.0, 0.5, 1.0), "lr must be > 0"),
-    (lambda: theory.sgd_noise_floor(0.1, 1.0, 0.5, -1.0), "noise must be >= 0"),
+    (lambda: theory.sgd_gap_floor(-0.1, 1.0, 0.5, 1.0), "lr must be > 0"),
+    (lambda: theory.sgd_gap_floor(0.1, 1.0, 0.5, -1.0), "noise must be >= 0"),
     (lambda: theory.quadratic_contraction(np.nan, [1.0, 2.0]), "lr must be finite"),
     (lambda: theory.divergence_lower_bound(3, 0.1, 1.0, "1"), "component must be a real number"),
     (lambda: theory.sgd_diminishing_bound(3, 10.0, -5.0, 1.0, 0.5, 1.0, 1.0), "gamma must be >= 0"),

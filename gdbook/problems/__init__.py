@@ -1,12 +1,17 @@
-"""Objectives for the book: quadratics, least squares, logistic regression and classic test functions.
+"""Objectives for the book: quadratics, least squares, logistic regression, classic test functions and the
+FAQ's small landscapes.
 
 Every problem has ``value(x)``, ``grad(x, idx=None)``, ``hessian(x)`` and, where known, ``L``, ``mu``,
-``x_star``, ``f_star`` and ``n_samples`` (see :mod:`gdbook.problems.base`).
+``x_star``, ``f_star`` and ``n_samples`` (see :mod:`gdbook.problems.base`). :class:`Scaled` multiplies one
+by a constant: another loss convention, or -f to maximise f.
 """
 
 from .base import Problem
-from .finite_sum import LeastSquares, Logistic
+from .classic import Beale, Himmelblau, Rosenbrock
+from .finite_sum import FiniteSum, LeastSquares, Logistic
+from .landscapes import AbsoluteValue, SaddleValley, TiltedDoubleWell, positive_definite_fraction
 from .quadratic import Quadratic
-from .test_functions import Beale, Himmelblau, Rosenbrock
+from .scaled import Scaled
 
-__all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "Rosenbrock", "Himmelblau", "Beale"]
+__all__ = ["Problem", "FiniteSum", "Quadratic", "LeastSquares", "Logistic", "Scaled", "Rosenbrock", "Himmelblau",
+           "Beale", "TiltedDoubleWell", "SaddleValley", "AbsoluteValue", "positive_definite_fraction"]

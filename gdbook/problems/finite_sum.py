@@ -1,6 +1,8 @@
 """Empirical risks f(w) = (1/n) sum_i loss(x_i^T w, y_i) + l2/2 ||w||^2: the problems of machine learning.
 
-Each is a finite sum, so ``grad(w, idx)`` gives the mini-batch gradient used by stochastic gradient descent.
+Each is a finite sum, so ``grad(w, idx)`` gives the mini-batch gradient used by stochastic gradient descent,
+and ``sample_grads(W, idx)`` the gradients of single terms f_i for many runs at once, with ``L_max`` =
+max_i L_i, a smoothness constant valid for every f_i (the step-size condition of the SGD theorems).
 """
 
 from __future__ import annotations
@@ -11,14 +13,46 @@ from .. import _validate
 from .base import Problem
 
 
-class _FiniteSum(Problem):
+def sigmoid(z):
+    """sigma(z) = 1 / (1 + exp(-z)), computed without overflow for large |z|."""
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def rowdot(A, B):
+    """The dot product of each row of A with the same row of B."""
+    return np.einsum("ij,ij->i", A, B)
+
+
+class FiniteSum(Problem):
+    """f = (1/n) sum_i f_i over the rows of a data set (X, y), plus l2/2 ||w||^2.
+
+    Subclasses implement ``_value``, ``_batch_grad`` and, for SGD runs in lockstep, ``_sample_grads``.
+    """
+
+    L_max: float | None = None
+
     def __init__(self, X, y, l2: float):
         self.X, self.y = _validate.design(X, y)
         self.l2 = _validate.real("l2", l2, low=0.0)
         self.n_samples, self.dim = self.X.shape
 
+    def sample_grads(self, W, idx) -> np.ndarray:
+        """Row r of the result is grad f_{idx[r]}(W[r]); W has shape (runs, dim), idx shape (runs,)."""
+        W = np.asarray(W, dtype=float)
+        if W.ndim != 2 or W.shape[1] != self.dim:
+            raise ValueError(f"W must have shape (runs, {self.dim}), got {W.shape}")
+        idx = np.asarray(idx)
+        if idx.shape != (W.shape[0],) or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"idx must be an integer array of shape ({W.shape[0]},), got {idx.dtype} {idx.shape}")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_samples):
+            raise ValueError(f"idx must hold indices in [0, {self.n_samples}), got min {idx.min()}, max {idx.max()}")
+        return self._sample_grads(W, idx)
+
     def _grad(self, x):
         return self._batch_grad(x, slice(None))
+
+    def _sample_grads(self, W, idx):
+        raise NotImplementedError(f"{type(self).__name__} gives no per-sample gradients")
 
     def _gram_eigenvalues(self, scale: float) -> np.ndarray:
         """Eigenvalues of scale * X^T X / n + l2 * I, ascending."""
@@ -32,11 +66,13 @@ class _FiniteSum(Problem):
         return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"
 
 
-class LeastSquares(_FiniteSum):
+class LeastSquares(FiniteSum):
     """f(w) = 1/(2n) ||X w - y||^2 + l2/2 ||w||^2.
 
     grad f(w) = X^T (X w - y) / n + l2 w, Hessian H = X^T X / n + l2 I, so L = lambda_max(H) and
-    mu = lambda_min(H); w* solves the normal equations H w = X^T y / n.
+    mu = lambda_min(H); w* solves the normal equations H w = X^T y / n. As a finite sum,
+    f_i(w) = 1/2 (x_i^T w - y_i)^2 + l2/2 ||w||^2 with L_i = ||x_i||^2 + l2. Other conventions
+    c ||X w - y||^2 (1/n, 1/2, 1) are :class:`~gdbook.problems.Scaled` copies of this one.
     """
 
     def __init__(self, X, y, l2: float = 0.0):
@@ -49,6 +85,11 @@ class LeastSquares(_FiniteSum):
         else:
             self.x_star = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
         self.f_star = float(self._value(self.x_star))
+        self.L_max = float(np.max(np.sum(self.X**2, axis=1))) + self.l2
+
+    def predict(self, w, X=None) -> np.ndarray:
+        """X w (the training X by default)."""
+        return (self.X if X is None else np.asarray(X, dtype=float)) @ self._point(w)
 
     def _value(self, w):
         r = self.X @ w - self.y
@@ -61,15 +102,19 @@ class LeastSquares(_FiniteSum):
     def _hessian(self, w):
         return self.X.T @ self.X / self.n_samples + self.l2 * np.eye(self.dim)
 
+    def _sample_grads(self, W, idx):
+        X = self.X[idx]
+        return X * (rowdot(X, W) - self.y[idx])[:, None] + self.l2 * W
 
-class Logistic(_FiniteSum):
+
+class Logistic(FiniteSum):
     """Logistic regression with labels y in {0, 1}:
 
     f(w) = (1/n) sum_i [log(1 + exp(x_i^T w)) - y_i x_i^T w] + l2/2 ||w||^2,
     grad f(w) = X^T (sigma(X w) - y) / n + l2 w,  Hessian X^T diag(s (1 - s)) X / n + l2 I with s = sigma(X w).
 
-    Since s (1 - s) <= 1/4, L = lambda_max(X^T X)/(4n) + l2; mu = l2 (the loss alone is not strongly convex).
-    The minimiser has no closed form: x_star and f_star are None.
+    Since s (1 - s) <= 1/4, L = lambda_max(X^T X)/(4n) + l2; mu = l2 (the loss alone is not strongly convex),
+    and L_i = ||x_i||^2 / 4 + l2. The minimiser has no closed form: x_star and f_star are None.
     """
 
     def __init__(self, X, y, l2: float = 0.0):
@@ -78,6 +123,11 @@ class Logistic(_FiniteSum):
             raise ValueError("y must hold labels 0 and 1 only")
         self.L = float(self._gram_eigenvalues(0.25)[-1])
         self.mu = self.l2
+        self.L_max = float(np.max(np.sum(self.X**2, axis=1))) / 4 + self.l2
+
+    def predict_proba(self, w, X=None) -> np.ndarray:
+        """P(y = 1 | x) = sigma(x^T w) for each row of X (the training X by default)."""
+        return sigmoid((self.X if X is None else np.asarray(X, dtype=float)) @ self._point(w))
 
     def _value(self, w):
         z = self.X @ w
@@ -85,13 +135,12 @@ class Logistic(_FiniteSum):
 
     def _batch_grad(self, w, idx):
         X, y = self.X[idx], self.y[idx]
-        return X.T @ (_sigmoid(X @ w) - y) / len(y) + self.l2 * w
+        return X.T @ (sigmoid(X @ w) - y) / len(y) + self.l2 * w
 
     def _hessian(self, w):
-        s = _sigmoid(self.X @ w)
+        s = sigmoid(self.X @ w)
         return (self.X.T * (s * (1 - s))) @ self.X / self.n_samples + self.l2 * np.eye(self.dim)
 
-
-def _sigmoid(z):
-    """sigma(z) = 1 / (1 + exp(-z)), computed without overflow for large |z|."""
-    return np.exp(-np.logaddexp(0.0, -z))
+    def _sample_grads(self, W, idx):
+        X = self.X[idx]
+        return X * (sigmoid(rowdot(X, W)) - self.y[idx])[:, None] + self.l2 * W

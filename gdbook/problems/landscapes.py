@@ -1,5 +1,4 @@
-"""Small landscapes for the questions readers ask: a spurious local minimum, a saddle point, a kink, and a
-maximisation turned into a minimisation.
+"""Small landscapes for the questions readers ask: a spurious local minimum, a saddle point and a kink.
 
 - :class:`TiltedDoubleWell` -- f(x) = x^4/4 - x^2/2 + tilt x: two minima of different heights, so gradient
   descent can stop at a local minimum that is not the global one.
@@ -8,7 +7,7 @@ maximisation turned into a minimisation.
   perturbation of y lets it escape.
 - :class:`AbsoluteValue` -- f(x) = scale * sum_i |x_i|, convex but not differentiable at 0: ``grad`` is a
   subgradient, as in :class:`gdbook.models.LinearSVM`.
-- :class:`Negated` -- -f for a given f, so that gradient *ascent* on f is gradient descent on -f.
+  (Gradient *ascent* on f is gradient descent on ``Scaled(f, -1)``, :class:`gdbook.problems.Scaled`.)
 - :func:`positive_definite_fraction` -- how often a random symmetric matrix is positive definite: the
   heuristic for why, in many dimensions, stationary points are mostly saddles (Dauphin et al. 2014).
 
@@ -20,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate
-from .problems.base import Problem
+from .. import _validate
+from .base import Problem
 
 
 class TiltedDoubleWell(Problem):
@@ -110,37 +109,6 @@ class AbsoluteValue(Problem):
 
     def __repr__(self) -> str:
         return f"AbsoluteValue(dim={self.dim}, scale={self.scale})"
-
-
-class Negated(Problem):
-    """-f for a problem f: value -f(x), gradient -grad f(x) (mini-batches too), Hessian -H.
-
-    Maximising f is minimising -f. The smoothness constant L is unchanged (||grad f(x) - grad f(y)|| is);
-    mu, x_star and f_star are not carried over, since a minimiser of f is a maximiser of -f.
-    """
-
-    def __init__(self, problem):
-        if not (callable(getattr(problem, "value", None)) and callable(getattr(problem, "grad", None))):
-            raise TypeError(f"problem must have value(x) and grad(x) methods, got {type(problem).__name__}")
-        self.problem = problem
-        self.dim = problem.dim
-        self.L = getattr(problem, "L", None)
-        self.n_samples = getattr(problem, "n_samples", None)
-
-    def _value(self, x):
-        return -self.problem.value(x)
-
-    def _grad(self, x):
-        return -self.problem.grad(x)
-
-    def _batch_grad(self, x, idx):
-        return -self.problem.grad(x, idx)
-
-    def _hessian(self, x):
-        return -self.problem.hessian(x)
-
-    def __repr__(self) -> str:
-        return f"Negated({self.problem!r})"
 
 
 def positive_definite_fraction(dim: int, samples: int = 10_000, seed: int = 0) -> float:
