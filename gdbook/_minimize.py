@@ -8,6 +8,7 @@ evaluations, and ``history``, the per-iteration arrays that the book plots again
 from __future__ import annotations
 
 import enum
+import itertools
 from typing import Callable
 
 import numpy as np
@@ -41,8 +42,8 @@ class OptimizeResult(dict):
     Keys: ``x, fun, nit, status`` (a :class:`Status`), ``success`` (``status == Status.CONVERGED``),
     ``message``, ``nfev, njev, nhev``; ``history`` holds NumPy arrays: ``t``, the recorded iterations
     (0, k, 2k, ..., and nit, with k = ``record_every``; all of 0..nit by default), and ``x``, ``f``,
-    ``grad_norm`` at those iterates; ``lr`` (nit,) holds the learning rate (or line-search step) of every
-    step. ``state`` is the method's final state (e.g. Adam's moments).
+    ``grad_norm`` at those iterates; ``step_size`` (nit,) holds the step size of every step: the learning
+    rate of a first-order method, the accepted step length of a line search. ``state`` is the method's final state (e.g. Adam's moments).
     """
 
     def __getattr__(self, name):
@@ -157,8 +158,7 @@ class _FirstOrder(SearchMethod):
             g_step = g if g is not None else problem.grad(x)
         else:
             g_step = problem.grad(x, batch)
-        lr = self.optimizer.lr_at(state["step"])
-        x_new, state = self.optimizer.step(x, g_step, state)
+        x_new, state, lr = self.optimizer.step_and_lr(x, g_step, state)
         return x_new, None, None, lr, state
 
 
@@ -195,19 +195,16 @@ SAMPLINGS = ("shuffle", "replace")
 
 
 def _batch_stream(objective, batch_size, sampling, seed):
-    """An endless iterator of mini-batch index arrays, or of None (full gradient)."""
+    """An endless iterator of mini-batch index arrays, or of None (full gradient); arguments checked now."""
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}")
     if batch_size is None:
-        while True:
-            yield None
-    n = getattr(objective, "n_samples", None)
-    if n is None:
-        raise ValueError("batch_size needs a finite-sum objective (with n_samples); use batch_size=None")
-    batch_size = _validate.integer("batch_size", batch_size, low=1)
-    if batch_size > n:
-        raise ValueError(f"batch_size must be <= n_samples = {n}, got {batch_size}")
-    rng = np.random.default_rng(seed)
+        return itertools.repeat(None)
+    n = _validate.finite_sum("objective", objective)
+    return _batches(n, _validate.batch_size(batch_size, n), sampling, np.random.default_rng(seed))
+
+
+def _batches(n, batch_size, sampling, rng):
     while True:
         if sampling == "replace":
             yield rng.integers(0, n, size=batch_size)
@@ -268,7 +265,7 @@ def _run(problem, x, stepper, max_iter, tol, ftol, record_every, callback, progr
         status = Status.MAX_ITER
         message = f"reached max_iter = {max_iter} with ||grad f|| = {grad_norm:.3g} > tol = {tol:.3g}"
     history = {"t": np.array(ts), "x": np.array(xs), "f": np.array(fs), "grad_norm": np.array(norms),
-               "lr": np.array(steps)}
+               "step_size": np.array(steps)}
     return OptimizeResult(x=x, fun=fs[-1], nit=t, status=status, success=status == Status.CONVERGED,
                           message=message, nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev,
                           history=history, state=state)

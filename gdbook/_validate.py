@@ -68,6 +68,34 @@ def design(X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def finite_sum(name: str, problem) -> int:
+    """The number of samples n of a finite-sum ``problem`` (its ``n_samples``), or raise naming ``name``."""
+    n = getattr(problem, "n_samples", None)
+    if n is None:
+        raise ValueError(f"{name} must be a finite sum with n_samples, got {type(problem).__name__}")
+    return n
+
+
+def batch_size(value, n_samples: int) -> int:
+    """A mini-batch size: an integer in [1, n_samples]."""
+    value = integer("batch_size", value, low=1)
+    if value > n_samples:
+        raise ValueError(f"batch_size must be <= n_samples = {n_samples}, got {value}")
+    return value
+
+
+def indices(name: str, value, n_samples: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """An integer array of sample indices in [0, n_samples) (of ``shape`` if given, else non-empty 1-D)."""
+    idx = np.asarray(value)
+    if not np.issubdtype(idx.dtype, np.integer) or (idx.shape != shape if shape is not None
+                                                     else idx.ndim != 1 or idx.size == 0):
+        wanted = f"of shape {shape}" if shape is not None else "non-empty 1-D"
+        raise ValueError(f"{name} must be an integer array {wanted} of sample indices, got {idx.dtype} {idx.shape}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n_samples):
+        raise ValueError(f"{name} must hold indices in [0, {n_samples}), got min {idx.min()}, max {idx.max()}")
+    return idx
+
+
 def same_shape(name: str, value: np.ndarray, like: np.ndarray, like_name: str = "x") -> np.ndarray:
     """Require ``value`` to have exactly the shape of ``like`` (no broadcasting)."""
     value = np.asarray(value, dtype=float)

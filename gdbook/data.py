@@ -117,9 +117,7 @@ def minibatches(n_samples: int, batch_size: int, seed: int | np.random.Generator
     a fresh permutation each epoch). The last batch is smaller unless ``drop_last``.
     """
     n_samples = _validate.integer("n_samples", n_samples, low=1)
-    batch_size = _validate.integer("batch_size", batch_size, low=1)
-    if batch_size > n_samples:
-        raise ValueError(f"batch_size must be <= n_samples = {n_samples}, got {batch_size}")
+    batch_size = _validate.batch_size(batch_size, n_samples)
     order = np.random.default_rng(seed).permutation(n_samples) if shuffle else np.arange(n_samples)
     stop = n_samples - n_samples % batch_size if drop_last else n_samples
     for start in range(0, stop, batch_size):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
+from ._parameters import ShowsParameters
 
 
 class LineSearchError(RuntimeError):
@@ -82,11 +83,6 @@ def strong_wolfe(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c
     c2 = _validate.real("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
     step = _validate.real("step", step, low=0.0, low_open=True)
     max_evals = _validate.integer("max_evals", max_evals, low=1)
-    return _strong_wolfe(objective, x, d, f0, g0, step, c1, c2, max_evals)
-
-
-def _strong_wolfe(objective, x, d, f0, g0, step, c1, c2, max_evals=30) -> LineSearchResult:
-    """:func:`strong_wolfe` without the checks of c1 and c2 (for callers that checked them once)."""
     slope0 = _slope(g0, d)
     evals = 0
 
@@ -145,7 +141,7 @@ def _cubic_minimiser(lo, hi) -> float:
     return 0.5 * (left + right)
 
 
-class SearchMethod:
+class SearchMethod(ShowsParameters):
     """Protocol of methods that evaluate the objective themselves (line searches, Newton, L-BFGS).
 
     ``init(problem, x, f, g) -> state`` and ``step(problem, x, f, g, state) -> (x, f, g, step, state)``:
@@ -158,10 +154,6 @@ class SearchMethod:
 
     def step(self, problem, x, f, g, state):
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({params})"
 
 
 class ArmijoGD(SearchMethod):
@@ -178,9 +170,9 @@ class ArmijoGD(SearchMethod):
         self.grow = _validate.real("grow", grow, low=1.0)
 
     def init(self, problem, x, f, g) -> dict:
-        return {"step": self.initial_step / self.grow}
+        return {"step_size": self.initial_step / self.grow}
 
     def step(self, problem, x, f, g, state):
-        search = backtracking(problem, x, -g, f, g, state["step"] * self.grow, self.c1, self.shrink)
+        search = backtracking(problem, x, -g, f, g, state["step_size"] * self.grow, self.c1, self.shrink)
         x_new = x - search.step * g
-        return x_new, search.f, problem.grad(x_new), search.step, {"step": search.step}
+        return x_new, search.f, problem.grad(x_new), search.step, {"step_size": search.step}

@@ -23,11 +23,12 @@ import numbers
 from typing import Callable, Union
 
 from . import _validate
+from ._parameters import ShowsParameters
 
 __all__ = ["Schedule", "constant", "step_decay", "exponential", "inverse_time", "cosine", "linear_warmup"]
 
 
-class Schedule:
+class Schedule(ShowsParameters):
     """Base class: ``__call__(t)`` validates the step index and delegates to ``_value``."""
 
     def __call__(self, t: int) -> float:
@@ -35,10 +36,6 @@ class Schedule:
 
     def _value(self, t: int) -> float:
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({params})"
 
 
 class constant(Schedule):

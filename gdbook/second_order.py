@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
-from .linesearch import SearchMethod, _strong_wolfe, backtracking
+from .linesearch import SearchMethod, backtracking, strong_wolfe
 
 
 def newton_direction(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
@@ -141,7 +141,7 @@ class LBFGS(SearchMethod):
         if len(state["S"]) and not np.dot(g, d) < 0:  # round-off spoiled the pairs: restart from -g
             state, d = self.init(problem, x, f, g), -g
         initial = 1.0 if len(state["S"]) else 1.0 / max(np.linalg.norm(g), 1e-300)
-        search = _strong_wolfe(problem, x, d, f, g, initial, self.c1, self.c2)
+        search = strong_wolfe(problem, x, d, f, g, initial, self.c1, self.c2)
         x_new = x + search.step * d
         s, y = x_new - x, search.g - g
         if np.dot(s, y) > 1e-10 * np.dot(y, y):

@@ -18,23 +18,9 @@ from . import _validate
 from .optim import SGD
 
 
-def _finite_sum(problem) -> int:
-    n = getattr(problem, "n_samples", None)
-    if n is None:
-        raise ValueError(f"problem must be a finite sum with n_samples, got {type(problem).__name__}")
-    return n
-
-
-def _batch_size(batch_size, n: int) -> int:
-    batch_size = _validate.integer("batch_size", batch_size, low=1)
-    if batch_size > n:
-        raise ValueError(f"batch_size must be <= n_samples = {n}, got {batch_size}")
-    return batch_size
-
-
 def per_sample_gradients(problem, x) -> np.ndarray:
     """The (n, dim) array whose row i is grad f_i(x) = ``problem.grad(x, [i])``; its mean is grad f(x)."""
-    n = _finite_sum(problem)
+    n = _validate.finite_sum("problem", problem)
     return np.array([problem.grad(x, np.array([i])) for i in range(n)])
 
 
@@ -54,8 +40,8 @@ def gradient_noise(problem, x, batch_size: int, replace: bool = False) -> float:
     sigma^2 (n - b) / (b (n - 1)) without (the finite-population correction; Cochran, *Sampling
     Techniques*, 1977, ch. 2), which is 0 for the full batch b = n.
     """
-    n = _finite_sum(problem)
-    b = _batch_size(batch_size, n)
+    n = _validate.finite_sum("problem", problem)
+    b = _validate.batch_size(batch_size, n)
     sigma2 = gradient_variance(problem, x)
     if replace:
         return sigma2 / b
@@ -64,8 +50,8 @@ def gradient_noise(problem, x, batch_size: int, replace: bool = False) -> float:
 
 def minibatch_gradients(problem, x, batch_size: int, n_draws: int, seed=0, replace: bool = False) -> np.ndarray:
     """``n_draws`` independent mini-batch gradients g_B(x), one per row, from ``default_rng(seed)``."""
-    n = _finite_sum(problem)
-    b = _batch_size(batch_size, n)
+    n = _validate.finite_sum("problem", problem)
+    b = _validate.batch_size(batch_size, n)
     n_draws = _validate.integer("n_draws", n_draws, low=1)
     rng = np.random.default_rng(seed)
     if replace:
@@ -79,7 +65,7 @@ def minibatch_gradients(problem, x, batch_size: int, n_draws: int, seed=0, repla
 def updates_per_epoch(n_samples: int, batch_size: int | None) -> int:
     """ceil(n / b): the updates in one epoch of batches of ``batch_size`` (1 for the full batch, None)."""
     n = _validate.integer("n_samples", n_samples, low=1)
-    b = n if batch_size is None else _batch_size(batch_size, n)
+    b = n if batch_size is None else _validate.batch_size(batch_size, n)
     return -(-n // b)
 
 

@@ -74,8 +74,8 @@ def test_armijo_gd_takes_the_exact_steps_it_reports():
     result = gdbook.minimize(q, np.ones(3), ArmijoGD(initial_step=1.0), max_iter=30, tol=0.0)
     h = result.history
     for t in range(30):
-        np.testing.assert_allclose(h["x"][t + 1], h["x"][t] - h["lr"][t] * q.grad(h["x"][t]), rtol=1e-12)
-        assert armijo_holds(h["f"][t], -h["grad_norm"][t] ** 2, h["lr"][t], h["f"][t + 1])
+        np.testing.assert_allclose(h["x"][t + 1], h["x"][t] - h["step_size"][t] * q.grad(h["x"][t]), rtol=1e-12)
+        assert armijo_holds(h["f"][t], -h["grad_norm"][t] ** 2, h["step_size"][t], h["f"][t + 1])
 
 
 @pytest.mark.parametrize("search", [backtracking, strong_wolfe])

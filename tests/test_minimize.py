@@ -22,8 +22,8 @@ def test_gradient_descent_reaches_the_minimiser_and_records_history(quadratic):
     h = result.history
     assert h["x"].shape == (result.nit + 1, 4)
     assert h["f"].shape == h["grad_norm"].shape == (result.nit + 1,)
-    assert h["lr"].shape == (result.nit,)
-    np.testing.assert_allclose(h["lr"], 1.0 / quadratic.L)
+    assert h["step_size"].shape == (result.nit,)
+    np.testing.assert_allclose(h["step_size"], 1.0 / quadratic.L)
     np.testing.assert_allclose(h["f"], [quadratic.value(x) for x in h["x"]])
     assert h["grad_norm"][-1] <= 1e-10 < h["grad_norm"][-2]
 
@@ -141,7 +141,7 @@ def test_zero_iterations_and_already_optimal_start(quadratic):
     ({"lr": float("inf")}, ValueError, "lr"),
     ({"lr": float("nan")}, ValueError, "lr"),
     ({"method": SGD(lr=0.1), "lr": 0.1}, ValueError, "lr must be None"),
-    ({"batch_size": 2}, ValueError, "finite-sum"),
+    ({"batch_size": 2}, ValueError, "objective must be a finite sum"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, error, match, quadratic):
     kwargs = {"x0": np.zeros(4), **kwargs}
@@ -184,7 +184,7 @@ def test_result_repr_shows_one_entry_per_line_and_summarises_the_arrays(quadrati
     text = repr(gdbook.minimize(quadratic, np.zeros(4), max_iter=3, tol=0.0))
     lines = dict(line.strip().split(": ", 1) for line in text.splitlines())
     assert lines["nit"] == "3" and lines["success"] == "False" and lines["status"] == "<Status.MAX_ITER: 1>"
-    assert lines["history"] == "<dict: t, x, f, grad_norm, lr>" and len(text) < 1000
+    assert lines["history"] == "<dict: t, x, f, grad_norm, step_size>" and len(text) < 1000
 
 
 def test_result_is_a_dict_with_attribute_access_like_scipys(quadratic):
@@ -249,7 +249,7 @@ def test_record_every_k_steps_keeps_the_trajectory_and_saves_evaluations():
     np.testing.assert_array_equal(sparse.history["x"], every.history["x"][sparse.history["t"]])
     np.testing.assert_array_equal(sparse.history["f"], every.history["f"][sparse.history["t"]])
     np.testing.assert_array_equal(every.history["t"], np.arange(96))
-    assert len(sparse.history["lr"]) == 95 and sparse.fun == every.fun
+    assert len(sparse.history["step_size"]) == 95 and sparse.fun == every.fun
     assert (sparse.nfev, sparse.njev) == (6, 95 + 6)          # one batch gradient per step, full ones when recorded
     with pytest.raises(ValueError, match="record_every"):
         gdbook.minimize(problem, np.zeros(3), record_every=0, **common)
@@ -294,3 +294,14 @@ def test_callback_also_sees_the_converged_iterate(quadratic):
 def test_bad_seed_or_callback_is_refused_before_any_work(quadratic, options, error, match):
     with pytest.raises(error, match=match):
         gdbook.minimize(quadratic, np.zeros(4), max_iter=3, **options)
+
+
+def test_a_schedule_is_evaluated_once_per_step(quadratic):
+    calls = []
+
+    def schedule(t):
+        calls.append(t)
+        return 0.5 / quadratic.L
+
+    result = gdbook.minimize(quadratic, np.ones(4), SGD(schedule), max_iter=7, tol=0.0)
+    assert calls == list(range(7)) and np.all(result.history["step_size"] == 0.5 / quadratic.L)

@@ -27,7 +27,7 @@ def test_newton_converges_quadratically_on_rosenbrock():
     ratios = tail[1:] / tail[:-1] ** 2        # e_{k+1} <= C e_k^2 near the minimiser
     assert np.all(ratios < 50.0)
     assert np.all(tail[1:] / tail[:-1] < 0.2)  # far faster than any linear rate we meet in GD
-    assert np.all(result.history["lr"][-3:] == 1.0)   # full steps near the end
+    assert np.all(result.history["step_size"][-3:] == 1.0)   # full steps near the end
     assert result.nhev == result.nit
 
 

@@ -17,11 +17,12 @@ from typing import Callable, Union
 import numpy as np
 
 from .. import _validate
+from .._parameters import ShowsParameters
 
 LearningRate = Union[float, Callable[[int], float]]
 
 
-class Optimizer:
+class Optimizer(ShowsParameters):
     """Base class: validates inputs, evaluates the learning rate, delegates the arithmetic to ``_update``."""
 
     def __init__(self, lr: LearningRate):
@@ -40,6 +41,11 @@ class Optimizer:
 
     def step(self, x, g, state: dict) -> tuple[np.ndarray, dict]:
         """One update from ``x`` with gradient ``g``; returns the new point and a new state dict."""
+        x_new, new_state, _ = self.step_and_lr(x, g, state)
+        return x_new, new_state
+
+    def step_and_lr(self, x, g, state: dict) -> tuple[np.ndarray, dict, float]:
+        """:meth:`step`, also returning the learning rate it used (a schedule is evaluated once per step)."""
         x = _validate.vector("x", x)
         g = _validate.same_shape("g", g, x)
         if not isinstance(state, dict) or "step" not in state:
@@ -49,19 +55,16 @@ class Optimizer:
                 raise ValueError(f"state[{key!r}] has shape {value.shape} but x has shape {x.shape}: "
                                  "use the state that init(x0) returned for this problem")
         t = state["step"]
-        x_new, new_state = self._update(x, g, state, self.lr_at(t))
+        lr = self.lr_at(t)
+        x_new, new_state = self._update(x, g, state, lr)
         new_state["step"] = t + 1
-        return x_new, new_state
+        return x_new, new_state, lr
 
     def _init_state(self, x0: np.ndarray) -> dict:
         return {}
 
     def _update(self, x: np.ndarray, g: np.ndarray, state: dict, lr: float) -> tuple[np.ndarray, dict]:
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({params})"
 
 
 def regularized_gradient(x: np.ndarray, g: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:

@@ -46,12 +46,7 @@ class Problem:
             return self._grad(x)
         if self.n_samples is None:
             raise ValueError(f"idx is only allowed for finite-sum problems; {type(self).__name__} has no samples")
-        idx = np.asarray(idx)
-        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError(f"idx must be a non-empty 1-D array of sample indices, got {idx!r}")
-        if idx.min() < 0 or idx.max() >= self.n_samples:
-            raise ValueError(f"idx must hold indices in [0, {self.n_samples}), got min {idx.min()}, max {idx.max()}")
-        return self._batch_grad(x, idx)
+        return self._batch_grad(x, _validate.indices("idx", idx, self.n_samples))
 
     def hessian(self, x) -> np.ndarray:
         """The Hessian matrix at ``x``."""

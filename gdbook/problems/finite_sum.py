@@ -41,12 +41,7 @@ class FiniteSum(Problem):
         W = np.asarray(W, dtype=float)
         if W.ndim != 2 or W.shape[1] != self.dim:
             raise ValueError(f"W must have shape (runs, {self.dim}), got {W.shape}")
-        idx = np.asarray(idx)
-        if idx.shape != (W.shape[0],) or not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError(f"idx must be an integer array of shape ({W.shape[0]},), got {idx.dtype} {idx.shape}")
-        if idx.size and (idx.min() < 0 or idx.max() >= self.n_samples):
-            raise ValueError(f"idx must hold indices in [0, {self.n_samples}), got min {idx.min()}, max {idx.max()}")
-        return self._sample_grads(W, idx)
+        return self._sample_grads(W, _validate.indices("idx", idx, self.n_samples, shape=(W.shape[0],)))
 
     def _grad(self, x):
         return self._batch_grad(x, slice(None))
