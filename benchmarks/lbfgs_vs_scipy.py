@@ -3,15 +3,14 @@
 Both solvers start from x0 = (-1.2, 1, -1.2, 1, ...) in ``--dim`` dimensions, keep m = 10 pairs, and stop
 by the same rule: at the first iterate x_k with ||grad f(x_k)||_2 <= tol (1e-5 by default). For scipy the
 rule is a callback reading the gradient scipy has just evaluated at x_k, with scipy's own tests switched off
-(gtol = ftol = 0); see ``gdbook.second_order.scipy_lbfgsb``. Both call the same ``Rosenbrock.value`` and
-``Rosenbrock.grad`` through the same counting wrapper.
+(gtol = ftol = 0); see :func:`scipy_lbfgsb`. Both call the same ``Rosenbrock.value`` and ``Rosenbrock.grad``
+through the same counting wrapper, ``gdbook.problems.Counted``.
 
-Three rows are timed, interleaved within each repeat so that they share the machine's load:
+Two rows are timed, interleaved within each repeat so that they share the machine's load:
 
-* scipy     -- ``second_order.scipy_lbfgsb``;
+* scipy     -- :func:`scipy_lbfgsb`;
 * minimize  -- ``gdbook.minimize(problem, x0, LBFGS(), tol=tol)``, which also records the history
-  (every iterate: nit x dim floats) and checks for divergence at every step;
-* iterate   -- ``second_order.iterate(LBFGS(), problem, x0, tol)``, the same steps with no history.
+  (every iterate: nit x dim floats) and checks for divergence at every step.
 
 Reported per row: iterations, f and grad evaluations, final ||grad f|| and f, median wall-clock and CPU
 time over the repeats, and the median over repeats of the time ratio to scipy's run in the same repeat.
@@ -39,10 +38,36 @@ import scipy.optimize  # noqa: F401
 from threadpoolctl import threadpool_limits
 
 import gdbook
-from gdbook.problems import Rosenbrock
-from gdbook.second_order import LBFGS, iterate, scipy_lbfgsb
+from gdbook.problems import Counted, Rosenbrock
+from gdbook.second_order import LBFGS
 
-SOLVERS = ("scipy", "minimize", "iterate")
+SOLVERS = ("scipy", "minimize")
+
+
+def scipy_lbfgsb(problem, x0, tol: float = 1e-5, max_iter: int = 10_000, memory: int = 10) -> dict:
+    """``scipy.optimize.minimize(method="L-BFGS-B")`` stopped at the first iterate with ||grad f|| <= tol.
+
+    scipy's own tests are switched off (gtol = ftol = 0): a callback ends the run at the first iterate
+    with ||grad f|| <= tol, read from the gradient scipy evaluated there. Returns x, fun, grad_norm, nit,
+    nfev, njev.
+    """
+    counted, last = Counted(problem), {}
+
+    def grad(x):
+        last["x"], last["g"] = x.copy(), counted.grad(x)
+        return last["g"]
+
+    def callback(intermediate_result):
+        if not np.array_equal(intermediate_result.x, last["x"]):  # not seen with L-BFGS-B: checked anyway
+            raise RuntimeError("scipy's iterate is not its last gradient evaluation")
+        if np.sqrt(np.dot(last["g"], last["g"])) <= tol:
+            raise StopIteration
+
+    result = scipy.optimize.minimize(counted.value, x0, jac=grad, method="L-BFGS-B", callback=callback,
+                                     options={"maxiter": max_iter, "maxfun": 100 * max_iter, "maxcor": memory,
+                                              "gtol": 0.0, "ftol": 0.0})
+    return {"x": result.x, "fun": float(result.fun), "grad_norm": float(np.linalg.norm(result.jac)),
+            "nit": int(result.nit), "nfev": counted.nfev, "njev": counted.njev}
 
 
 def run_once(name: str, problem, x0, tol: float, max_iter: int) -> dict:
@@ -50,8 +75,6 @@ def run_once(name: str, problem, x0, tol: float, max_iter: int) -> dict:
     wall, cpu = time.perf_counter(), time.process_time()
     if name == "scipy":
         out = scipy_lbfgsb(problem, x0, tol, max_iter)
-    elif name == "iterate":
-        out = iterate(LBFGS(), problem, x0, tol, max_iter)
     else:
         result = gdbook.minimize(problem, x0, LBFGS(), tol=tol, max_iter=max_iter)
         out = {"x": result.x, "fun": result.fun, "grad_norm": float(result.history["grad_norm"][-1]),

@@ -1,7 +1,7 @@
 """``minimize``: run a method on a problem, record the history, stop on convergence or divergence.
 
 The result has the shape of ``scipy.optimize.minimize``'s: a dict with attribute access holding ``x, fun,
-nit, status, success, message``, the counts ``nfev, njev, nhev`` of objective, gradient and Hessian
+nit, status, success, message``, the counts ``nfev, njev, nhev`` of value, gradient and Hessian
 evaluations, and ``history``, the per-iteration arrays that the book plots against the theory.
 """
 
@@ -16,9 +16,11 @@ from tqdm import tqdm
 
 from . import _validate
 from .data import minibatches
-from .linesearch import ArmijoGD, LineSearchError, SearchMethod
+from .linesearch import ArmijoGD, LineSearchError
+from .methods import FirstOrder, Method
 from . import optim
 from .optim import Optimizer
+from .problems import Counted
 from .second_order import LBFGS, Newton
 
 SEARCH_METHODS = {"gd-armijo": ArmijoGD, "newton": Newton, "lbfgs": LBFGS}
@@ -71,16 +73,16 @@ class OptimizeResult(dict):
         return "\n".join(f"{key:>{width}}: {shown(key, value)}" for key, value in self.items())
 
 
-def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr=None, max_iter: int = 1000,
+def minimize(problem, x0, method: str | Optimizer | Method = "gd", *, lr=None, max_iter: int = 1000,
              tol: float = 1e-8, ftol: float = 0.0, batch_size: int | None = None, sampling: str = "shuffle",
              seed: int = 0, record_every: int = 1, callback: Callable | None = None,
              progress: bool = False) -> OptimizeResult:
-    """Minimise ``objective`` from ``x0``.
+    """Minimise ``problem`` (any object with ``value(x)`` and ``grad(x)``) from ``x0``.
 
     method: "gd" (SGD without momentum: gradient descent); a first-order optimizer by name
         ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", built with ``lr``) or as an instance of
-        :class:`gdbook.optim.Optimizer`; or a method that evaluates the objective itself: "gd-armijo",
-        "newton", "lbfgs", or an instance of :class:`gdbook.linesearch.SearchMethod`.
+        :class:`gdbook.optim.Optimizer`; or a method that evaluates the problem itself: "gd-armijo",
+        "newton", "lbfgs", or an instance of :class:`gdbook.methods.Method`.
     lr: learning rate (float or schedule) for a named first-order method; "gd" defaults to 1/L when the
         problem knows L.
     max_iter: the most steps taken. tol: stop when ||grad f(x_t)|| <= tol.
@@ -99,9 +101,8 @@ def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr
     ``success=False``, the history up to the blow-up, and a message naming the iteration and comparing lr
     with 2/L where L is known; it is reported, never raised.
     """
-    if not (callable(getattr(objective, "value", None)) and callable(getattr(objective, "grad", None))):
-        raise TypeError(f"objective must have value(x) and grad(x) methods, got {type(objective).__name__}")
-    x = _validate.vector("x0", x0, dim=getattr(objective, "dim", None))
+    counted = Counted(problem)  # checks that it is a problem
+    x = _validate.vector("x0", x0, dim=getattr(problem, "dim", None))
     max_iter = _validate.integer("max_iter", max_iter, low=0)
     record_every = _validate.integer("record_every", record_every, low=1)
     tol = _validate.real("tol", tol, low=0.0)
@@ -109,61 +110,14 @@ def minimize(objective, x0, method: str | Optimizer | SearchMethod = "gd", *, lr
     seed = _validate.integer("seed", seed, low=0)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(t, x, f) or None, got {type(callback).__name__}")
-    stepper = _make_stepper(method, lr, objective, batch_size, sampling, seed)
-    counted = _Counted(objective)
+    method = _method(method, lr, problem, batch_size, sampling, seed)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _run(counted, x, stepper, max_iter, tol, ftol, record_every, callback, progress)
+        return _run(counted, x, method, max_iter, tol, ftol, record_every, callback, progress)
 
 
-class _Counted:
-    """The objective, counting calls of value, grad and hessian (other attributes pass through)."""
-
-    def __init__(self, objective):
-        self._objective = objective
-        self.nfev = self.njev = self.nhev = 0
-
-    def value(self, x):
-        self.nfev += 1
-        return float(self._objective.value(x))
-
-    def grad(self, x, idx=None):
-        self.njev += 1
-        g = self._objective.grad(x) if idx is None else self._objective.grad(x, idx)
-        return _validate.same_shape("objective.grad(x)", g, x)
-
-    def hessian(self, x):
-        self.nhev += 1
-        return self._objective.hessian(x)
-
-    def __getattr__(self, name):
-        return getattr(self._objective, name)
-
-
-class _FirstOrder(SearchMethod):
-    """Adapts a functional optimizer (gdbook.optim) to the SearchMethod protocol, with mini-batches.
-
-    Its step needs no f and returns none: f and grad f at the new point are left to the caller (None),
-    which evaluates them only when it records the iterate.
-    """
-
-    def __init__(self, optimizer: Optimizer, batches):
-        self.optimizer, self.batches = optimizer, batches
-
-    def init(self, problem, x, f, g):
-        return self.optimizer.init(x)
-
-    def step(self, problem, x, f, g, state):
-        batch = next(self.batches)
-        if batch is None:
-            g_step = g if g is not None else problem.grad(x)
-        else:
-            g_step = problem.grad(x, batch)
-        x_new, state, lr = self.optimizer.step_and_lr(x, g_step, state)
-        return x_new, None, None, lr, state
-
-
-def _make_stepper(method, lr, objective, batch_size, sampling, seed) -> SearchMethod:
-    if isinstance(method, (Optimizer, SearchMethod)) and lr is not None:
+def _method(method, lr, problem, batch_size, sampling, seed) -> Method:
+    """The :class:`~gdbook.methods.Method` that ``method`` (a name, an optimizer or a method) stands for."""
+    if isinstance(method, (Optimizer, Method)) and lr is not None:
         raise ValueError("lr must be None when method is an optimizer instance (it carries its own lr)")
     if isinstance(method, str) and method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} or an optimizer instance; got {method!r}")
@@ -171,22 +125,22 @@ def _make_stepper(method, lr, objective, batch_size, sampling, seed) -> SearchMe
         if lr is not None:
             raise ValueError(f"lr must be None for method {method!r}: its step comes from a line search")
         method = SEARCH_METHODS[method]()
-    if isinstance(method, SearchMethod):
+    if isinstance(method, Method):
         if batch_size is not None:
             raise ValueError(f"batch_size must be None for {type(method).__name__}, which needs exact values")
         return method
     if isinstance(method, str):
-        method = _named_optimizer(method, lr, objective)
+        method = _named_optimizer(method, lr, problem)
     if not isinstance(method, Optimizer):
         raise TypeError(f"method must be a name or an optimizer instance, got {type(method).__name__}")
-    return _FirstOrder(method, _batch_stream(objective, batch_size, sampling, seed))
+    return FirstOrder(method, _batch_stream(problem, batch_size, sampling, seed))
 
 
-def _named_optimizer(name, lr, objective) -> Optimizer:
+def _named_optimizer(name, lr, problem) -> Optimizer:
     if name == "gd" and lr is None:  # gradient descent's textbook step, where the problem knows L
-        if getattr(objective, "L", None) is None:
-            raise ValueError("lr must be given for method 'gd' when the objective's L is unknown")
-        lr = 1.0 / objective.L
+        if getattr(problem, "L", None) is None:
+            raise ValueError("lr must be given for method 'gd' when the problem's L is unknown")
+        lr = 1.0 / problem.L
     cls = optim.by_name(name)
     return cls() if lr is None else cls(lr=lr)
 
@@ -194,13 +148,13 @@ def _named_optimizer(name, lr, objective) -> Optimizer:
 SAMPLINGS = ("shuffle", "replace")
 
 
-def _batch_stream(objective, batch_size, sampling, seed):
+def _batch_stream(problem, batch_size, sampling, seed):
     """An endless iterator of mini-batch index arrays, or of None (full gradient); arguments checked now."""
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}")
     if batch_size is None:
         return itertools.repeat(None)
-    n = _validate.finite_sum("objective", objective)
+    n = _validate.finite_sum("problem", problem)
     return _batches(n, _validate.batch_size(batch_size, n), sampling, np.random.default_rng(seed))
 
 
@@ -212,43 +166,40 @@ def _batches(n, batch_size, sampling, rng):
             yield from minibatches(n, batch_size, seed=rng)
 
 
-def _run(problem, x, stepper, max_iter, tol, ftol, record_every, callback, progress) -> OptimizeResult:
+def _run(problem, x, method, max_iter, tol, ftol, record_every, callback, progress) -> OptimizeResult:
+    """The loop: step, and every ``record_every`` steps record f and ||grad f|| and test the stopping rules."""
     f, g = problem.value(x), problem.grad(x)
     grad_norm = float(np.linalg.norm(g))
     ts, xs, fs, norms, steps = [0], [x], [f], [grad_norm], []
     if np.isfinite(f) and np.isfinite(grad_norm):
         status, message = _converged(grad_norm, tol, None, f, ftol)
-        state = stepper.init(problem, x, f, g)
+        state = method.init(problem, x)
     else:  # no method can start from here
         status, state = Status.DIVERGED, {}
         message = f"diverged at iteration 0: f(x0) = {f:.3g}, ||grad f(x0)|| = {grad_norm:.3g} are not finite"
     f_low, f_recorded = f, f
-    needs_values = not isinstance(stepper, _FirstOrder)
-    bar = tqdm(total=max_iter, disable=not progress or status is not None, desc=type(stepper).__name__)
+    bar = tqdm(total=max_iter, disable=not progress or status is not None, desc=type(method).__name__)
     t = 0
     while status is None and t < max_iter:
-        if needs_values and f is None:
-            f, g = problem.value(x), problem.grad(x)
         try:
-            x, f, g, step, state = stepper.step(problem, x, f, g, state)
+            x, step_size, state = method.step(problem, x, state)
         except LineSearchError as error:
             status = Status.LINE_SEARCH_FAILED
             message = f"line search failed at iteration {t + 1} with ||grad f|| = {grad_norm:.3g}: {error}"
             break
         t += 1
-        steps.append(step)
+        steps.append(step_size)
         bar.update()
         if t % record_every and t < max_iter and np.all(np.isfinite(x)):
             continue  # not recorded; a non-finite iterate always is, since no step can start from it
-        if np.all(np.isfinite(x)):
-            f = problem.value(x) if f is None else f
-            g = problem.grad(x) if g is None else g
+        if np.all(np.isfinite(x)):  # f and grad f there: already computed if the method's search ended there
+            f, g = problem.value(x), problem.grad(x)
         else:  # x overflowed: the problem cannot be evaluated there
             f, g = np.nan, np.full_like(x, np.nan)
         grad_norm = float(np.linalg.norm(g))
         f_low = min(f_low, f)
         ts.append(t), xs.append(x), fs.append(f), norms.append(grad_norm)
-        divergence = _divergence(problem, fs[0], f, f_low, grad_norm, t, step, np.all(np.isfinite(x)))
+        divergence = _divergence(problem, fs[0], f, f_low, grad_norm, t, step_size, np.all(np.isfinite(x)))
         if divergence:
             status, message = Status.DIVERGED, divergence
             break

@@ -6,9 +6,8 @@ Both searches look at phi(a) = f(x + a d), with slope phi'(0) = grad f(x)^T d < 
 * strong Wolfe: Armijo and |phi'(a)| <= c2 |phi'(0)| (the slope has flattened enough), found by
   bracketing and zooming, Nocedal & Wright, *Numerical Optimization* (2006), Algorithms 3.5 and 3.6.
 
-Also here: :class:`ArmijoGD`, gradient descent whose step comes from Armijo backtracking, and
-:class:`SearchMethod`, the protocol of methods that evaluate the objective themselves (used by
-:func:`gdbook.minimize` for "gd-armijo", "newton" and "lbfgs").
+Also here: :class:`ArmijoGD`, gradient descent whose step comes from Armijo backtracking (a
+:class:`gdbook.methods.Method`, run by ``gdbook.minimize(..., method="gd-armijo")``).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
-from ._parameters import ShowsParameters
+from .methods import Method
 
 
 class LineSearchError(RuntimeError):
@@ -52,7 +51,7 @@ def curvature_holds(slope, slope_new, c2=0.9) -> bool:
     return bool(abs(slope_new) <= c2 * abs(slope))
 
 
-def backtracking(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, shrink: float = 0.5,
+def backtracking(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, shrink: float = 0.5,
                  max_evals: int = 60) -> LineSearchResult:
     """Armijo backtracking: try a = step, shrink * step, ... until f(x + a d) <= f(x) + c1 a g0^T d.
 
@@ -65,14 +64,14 @@ def backtracking(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, s
     max_evals = _validate.integer("max_evals", max_evals, low=1)
     slope = _slope(g0, d)
     for evals in range(1, max_evals + 1):
-        f_new = objective.value(x + step * d)
+        f_new = problem.value(x + step * d)
         if armijo_holds(f0, slope, step, f_new, c1):
             return LineSearchResult(step, f_new, None, evals)
         step *= shrink
     raise LineSearchError(f"backtracking found no Armijo step in {max_evals} evaluations (last step {step:.3g})")
 
 
-def strong_wolfe(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
+def strong_wolfe(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
                  max_evals: int = 30) -> LineSearchResult:
     """A step satisfying the strong Wolfe conditions (0 < c1 < c2 < 1), by bracketing then zooming.
 
@@ -92,8 +91,8 @@ def strong_wolfe(objective, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c
         if evals > max_evals:
             raise LineSearchError(f"strong Wolfe search used its {max_evals} evaluations without success")
         x_a = x + a * d
-        f_a = objective.value(x_a)
-        g_a = objective.grad(x_a) if np.isfinite(f_a) else np.full_like(x, np.nan)
+        f_a = problem.value(x_a)
+        g_a = problem.grad(x_a) if np.isfinite(f_a) else np.full_like(x, np.nan)
         return f_a, g_a, float(np.dot(g_a, d))
 
     def zoom(lo, hi):
@@ -141,22 +140,7 @@ def _cubic_minimiser(lo, hi) -> float:
     return 0.5 * (left + right)
 
 
-class SearchMethod(ShowsParameters):
-    """Protocol of methods that evaluate the objective themselves (line searches, Newton, L-BFGS).
-
-    ``init(problem, x, f, g) -> state`` and ``step(problem, x, f, g, state) -> (x, f, g, step, state)``:
-    given f(x) and grad f(x), return the next point with its f and gradient, the step length taken
-    along the search direction, and the new state.
-    """
-
-    def init(self, problem, x, f, g) -> dict:
-        return {}
-
-    def step(self, problem, x, f, g, state):
-        raise NotImplementedError
-
-
-class ArmijoGD(SearchMethod):
+class ArmijoGD(Method):
     """Gradient descent, d = -grad f(x), with the step from Armijo backtracking.
 
     Each search starts from ``grow`` times the previous accepted step (``initial_step`` at first), so the
@@ -169,10 +153,10 @@ class ArmijoGD(SearchMethod):
         self.shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
         self.grow = _validate.real("grow", grow, low=1.0)
 
-    def init(self, problem, x, f, g) -> dict:
+    def init(self, problem, x) -> dict:
         return {"step_size": self.initial_step / self.grow}
 
-    def step(self, problem, x, f, g, state):
+    def step(self, problem, x, state):
+        f, g = problem.value(x), problem.grad(x)
         search = backtracking(problem, x, -g, f, g, state["step_size"] * self.grow, self.c1, self.shrink)
-        x_new = x - search.step * g
-        return x_new, search.f, problem.grad(x_new), search.step, {"step_size": search.step}
+        return x - search.step * g, search.step, {"step_size": search.step}

@@ -11,8 +11,7 @@ with the two-loop recursion (:func:`two_loop`, the readable reference) or the eq
 (:func:`compact_product`, what :class:`LBFGS` uses), and takes strong-Wolfe steps (Liu & Nocedal 1989;
 Nocedal & Wright 2006, Algorithms 7.4 and 7.5; Byrd, Nocedal & Schnabel 1994).
 
-For timing against scipy: :func:`iterate` runs a method's bare loop (no history), and
-:func:`scipy_lbfgsb` runs scipy's L-BFGS-B stopped by the same rule, ||grad f|| <= tol.
+Both are methods of :mod:`gdbook.methods`, run by ``gdbook.minimize(..., method="newton" | "lbfgs")``.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
-from .linesearch import SearchMethod, backtracking, strong_wolfe
+from .linesearch import backtracking, strong_wolfe
+from .methods import Method
 
 
 def newton_direction(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
@@ -44,7 +44,7 @@ def _cholesky_solve(factor, rhs):
     return np.linalg.solve(factor.T, np.linalg.solve(factor, rhs))
 
 
-class Newton(SearchMethod):
+class Newton(Method):
     """Newton's method; ``damped=True`` chooses the step by Armijo backtracking from a = 1."""
 
     def __init__(self, damped: bool = True, c1: float = 1e-4, shrink: float = 0.5):
@@ -52,15 +52,13 @@ class Newton(SearchMethod):
         self.c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
         self.shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
 
-    def step(self, problem, x, f, g, state):
+    def step(self, problem, x, state):
+        g = problem.grad(x)
         p, tau = newton_direction(problem.hessian(x), g)
+        step = 1.0
         if self.damped:
-            search = backtracking(problem, x, p, f, g, 1.0, self.c1, self.shrink)
-            step, f_new = search.step, search.f
-        else:
-            step, f_new = 1.0, problem.value(x + p)
-        x_new = x + step * p
-        return x_new, f_new, problem.grad(x_new), step, {"tau": tau}
+            step = backtracking(problem, x, p, problem.value(x), g, step, self.c1, self.shrink).step
+        return x + step * p, step, {"tau": tau}
 
 
 def two_loop(g: np.ndarray, s_pairs, y_pairs) -> np.ndarray:
@@ -116,7 +114,7 @@ def _append_pair(memory: int, S, Y, R, YY, s, y):
     return S, Y, R_new, YY_new
 
 
-class LBFGS(SearchMethod):
+class LBFGS(Method):
     """Limited-memory BFGS with ``memory`` pairs and strong Wolfe line search (c1, c2).
 
     The direction is -H_k g, with H_k the BFGS matrix of the last ``memory`` pairs (s, y), computed by
@@ -132,14 +130,15 @@ class LBFGS(SearchMethod):
         self.c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
         self.c2 = _validate.real("c2", c2, low=self.c1, high=1.0, low_open=True, high_open=True)
 
-    def init(self, problem, x, f, g) -> dict:
+    def init(self, problem, x) -> dict:
         n = len(x)
         return {"S": np.empty((0, n)), "Y": np.empty((0, n)), "R": np.empty((0, 0)), "YY": np.empty((0, 0))}
 
-    def step(self, problem, x, f, g, state):
+    def step(self, problem, x, state):
+        f, g = problem.value(x), problem.grad(x)
         d = -compact_product(g, state["S"], state["Y"], state["R"], state["YY"])
         if len(state["S"]) and not np.dot(g, d) < 0:  # round-off spoiled the pairs: restart from -g
-            state, d = self.init(problem, x, f, g), -g
+            state, d = self.init(problem, x), -g
         initial = 1.0 if len(state["S"]) else 1.0 / max(np.linalg.norm(g), 1e-300)
         search = strong_wolfe(problem, x, d, f, g, initial, self.c1, self.c2)
         x_new = x + search.step * d
@@ -147,65 +146,4 @@ class LBFGS(SearchMethod):
         if np.dot(s, y) > 1e-10 * np.dot(y, y):
             stacks = _append_pair(self.memory, state["S"], state["Y"], state["R"], state["YY"], s, y)
             state = dict(zip(("S", "Y", "R", "YY"), stacks))
-        return x_new, search.f, search.g, search.step, state
-
-
-class _Tally:
-    """``problem`` with its calls of value and grad counted; the same thin wrapper for every solver timed."""
-
-    def __init__(self, problem):
-        self.problem, self.nfev, self.njev = problem, 0, 0
-
-    def value(self, x):
-        self.nfev += 1
-        return self.problem.value(x)
-
-    def grad(self, x):
-        self.njev += 1
-        return self.problem.grad(x)
-
-
-def iterate(method: SearchMethod, problem, x0, tol: float = 1e-5, max_iter: int = 10_000) -> dict:
-    """The bare loop of ``method`` until ||grad f(x_k)|| <= tol: no history, no divergence checks.
-
-    For timing a method against another library's solver; :func:`gdbook.minimize` runs the same steps
-    and records them. Returns a dict with x, fun, grad_norm, nit, nfev, njev.
-    """
-    tol = _validate.real("tol", tol, low=0.0)
-    max_iter = _validate.integer("max_iter", max_iter, low=0)
-    counted = _Tally(problem)
-    x = _validate.vector("x0", x0)
-    f, g = counted.value(x), counted.grad(x)
-    state = method.init(counted, x, f, g)
-    nit, grad_norm = 0, np.sqrt(np.dot(g, g))
-    while grad_norm > tol and nit < max_iter:
-        x, f, g, _, state = method.step(counted, x, f, g, state)
-        nit, grad_norm = nit + 1, np.sqrt(np.dot(g, g))
-    return {"x": x, "fun": f, "grad_norm": float(grad_norm), "nit": nit, "nfev": counted.nfev, "njev": counted.njev}
-
-
-def scipy_lbfgsb(problem, x0, tol: float = 1e-5, max_iter: int = 10_000, memory: int = 10) -> dict:
-    """``scipy.optimize.minimize(method="L-BFGS-B")`` stopped by the rule of :func:`iterate`.
-
-    scipy's own tests are switched off (gtol = ftol = 0): a callback ends the run at the first iterate
-    with ||grad f|| <= tol, read from the gradient scipy evaluated there. Same dict as :func:`iterate`.
-    """
-    import scipy.optimize
-
-    counted, last = _Tally(problem), {}
-
-    def grad(x):
-        last["x"], last["g"] = x.copy(), counted.grad(x)
-        return last["g"]
-
-    def callback(intermediate_result):
-        if not np.array_equal(intermediate_result.x, last["x"]):  # not seen with L-BFGS-B: checked anyway
-            raise RuntimeError("scipy's iterate is not its last gradient evaluation")
-        if np.sqrt(np.dot(last["g"], last["g"])) <= tol:
-            raise StopIteration
-
-    result = scipy.optimize.minimize(counted.value, x0, jac=grad, method="L-BFGS-B", callback=callback,
-                                     options={"maxiter": max_iter, "maxfun": 100 * max_iter, "maxcor": memory,
-                                              "gtol": 0.0, "ftol": 0.0})
-    return {"x": result.x, "fun": float(result.fun), "grad_norm": float(np.linalg.norm(result.jac)),
-            "nit": int(result.nit), "nfev": counted.nfev, "njev": counted.njev}
+        return x_new, search.step, state

@@ -141,7 +141,7 @@ def test_zero_iterations_and_already_optimal_start(quadratic):
     ({"lr": float("inf")}, ValueError, "lr"),
     ({"lr": float("nan")}, ValueError, "lr"),
     ({"method": SGD(lr=0.1), "lr": 0.1}, ValueError, "lr must be None"),
-    ({"batch_size": 2}, ValueError, "objective must be a finite sum"),
+    ({"batch_size": 2}, ValueError, "problem must be a finite sum"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, error, match, quadratic):
     kwargs = {"x0": np.zeros(4), **kwargs}
@@ -150,7 +150,7 @@ def test_bad_arguments_name_the_argument(kwargs, error, match, quadratic):
 
 
 def test_objective_and_gradient_shape_are_checked():
-    with pytest.raises(TypeError, match="objective"):
+    with pytest.raises(TypeError, match="problem must have value"):
         gdbook.minimize(lambda x: x @ x, np.zeros(2))
 
     class WrongGradient(Quadratic):
@@ -158,7 +158,7 @@ def test_objective_and_gradient_shape_are_checked():
             return super().grad(x)[:, None]          # (dim, 1): would broadcast silently
 
     bad = WrongGradient(np.eye(2))
-    with pytest.raises(ValueError, match=r"objective.grad\(x\) must have the shape of x"):
+    with pytest.raises(ValueError, match=r"problem.grad\(x\) must have the shape of x"):
         gdbook.minimize(bad, np.ones(2), lr=0.1, max_iter=3)
 
 
