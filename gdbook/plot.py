@@ -159,8 +159,8 @@ def against_lr(lrs, curves: dict, marks: dict | None = None, ax=None, ylabel: st
     return ax
 
 
-def lr_sweep(sweeps: dict, f_star: float = 0.0, marks: dict | None = None, ax=None, title: str = "",
-             ylabel: str = "final $f - f^*$"):
+def sweep_results(sweeps: dict, f_star: float = 0.0, marks: dict | None = None, ax=None, title: str = "",
+                  ylabel: str = "final $f - f^*$"):
     """Learning-rate sweeps (label -> :class:`gdbook.sweeps.Sweep`): final f - f_star against lr, log-log.
 
     A diverged run is drawn as a cross (in its sweep's colour) at the top of the plot; ``marks`` (label -> lr) are

@@ -105,7 +105,7 @@ def test_plot_draws_finite_points_and_marks_diverged_runs():
 
     lrs = np.array([0.5, 1.0, 1.9, 2.5, 3.0]) / Q.L
     sweep = lr_sweep(Q, X0, lrs, max_iter=40)
-    ax = plot.lr_sweep({"GD": sweep}, f_star=Q.f_star, marks={"2/L": 2 / Q.L}, title="t")
+    ax = plot.sweep_results({"GD": sweep}, f_star=Q.f_star, marks={"2/L": 2 / Q.L}, title="t")
     lines = {line.get_label(): line for line in ax.get_lines()}
     np.testing.assert_allclose(lines["GD"].get_xdata(), lrs)
     np.testing.assert_allclose(lines["GD"].get_ydata()[:3], sweep.final[:3] - Q.f_star)
