@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ... import optim as reference
-from .base import Optimizer, direction, hyper_parameters
+from .base import Optimizer, as_real, direction
 
 
 def adam_(param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor,
@@ -20,6 +20,8 @@ def adam_(param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_av
         v^ <- max(v^, v), and v^ replaces v below            (AMSGrad: max_exp_avg_sq given)
         param <- param - lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
 
+    A complex parameter is updated, after d, as its real and imaginary parts (:func:`as_real`).
+
     The same function updates one tensor (:class:`Adam`) or a whole flat buffer
     (:class:`gdbook.torch.FlatAdam`, eager backend). Formula and sources: :class:`gdbook.optim.Adam`
     and :class:`gdbook.optim.AdamW`, the NumPy references.
@@ -30,6 +32,8 @@ def adam_(param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_av
             param.mul_(1 - lr * weight_decay)
     else:
         d = direction(param, grad, weight_decay, maximize)
+    param, d, exp_avg, exp_avg_sq, max_exp_avg_sq = map(as_real, (param, d, exp_avg, exp_avg_sq,
+                                                                  max_exp_avg_sq))
     exp_avg.lerp_(d, 1 - beta1)
     exp_avg_sq.mul_(beta2).addcmul_(d, d, value=1 - beta2)
     if max_exp_avg_sq is not None:
@@ -46,13 +50,18 @@ class Adam(Optimizer):
     ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``)."""
 
     kernel = staticmethod(adam_)
+    reference_class = reference.Adam
+    fused_alternative = "FlatAdam"
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False):
-        defaults = hyper_parameters(reference.Adam, lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                    amsgrad=amsgrad, maximize=maximize)
-        super().__init__(params, {**defaults, "decoupled_weight_decay": bool(decoupled_weight_decay)})
+    def __init__(self, params, lr: float | torch.Tensor = 1e-3,
+                 betas: tuple[float | torch.Tensor, float | torch.Tensor] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _init_state(self, param, group):
         state = {"step": torch.tensor(0.0), "exp_avg": torch.zeros_like(param),
@@ -64,16 +73,29 @@ class Adam(Optimizer):
     def _update(self, param, grad, state, group):
         state["step"] += 1
         beta1, beta2 = group["betas"]
-        self.kernel(param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
-                    lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
-                    decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
-                    step=state["step"].item())
+        self._kernel(param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+                     lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"], maximize=group["maximize"],
+                     weight_decay=group["weight_decay"], step=state["step"].item(),
+                     decoupled_weight_decay=group["decoupled_weight_decay"])
 
 
 class AdamW(Adam):
     """AdamW, equal to ``torch.optim.AdamW``: Adam with decoupled weight decay (default 1e-2)."""
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+    reference_class = reference.AdamW
+    fused_alternative = "FlatAdamW"
+
+    def __init__(self, params, lr: float | torch.Tensor = 1e-3,
+                 betas: tuple[float | torch.Tensor, float | torch.Tensor] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
+
+    def __setstate__(self, state: dict) -> None:
+        """As torch.optim.AdamW: whatever a loaded state dict says (Adam's, say), the decay is decoupled."""
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

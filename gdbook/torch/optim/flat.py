@@ -22,12 +22,13 @@ tensors that the optimizer does not see.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import torch
 
 from . import backends
-from .adam import Adam
+from .adam import Adam, AdamW
 from .sgd import SGD
 
 ALIGNMENT_BYTES = 64  # every parameter starts on a 64-byte boundary, so kernels on its view stay vectorised
@@ -93,28 +94,55 @@ class FlatOptimizer:
     on each parameter, with ``self.kernel`` swapped for the chosen backend's version.
     """
 
+    fused_alternative = None  # it is gdbook's fused update (see base.Optimizer._check)
+
     def __init__(self, params, *args, backend: str = "auto", **kwargs):
         backends.resolve(backend, [])  # checks the name
         self.requested_backend = backend
         self.buffers: list[FlatBuffer] = []
         super().__init__(params, *args, **kwargs)
 
+    def __init_subclass__(cls, **kwargs):
+        """Give a flat class, for help() and inspect, the signature that it accepts: its per-tensor
+        class's (e.g. :class:`~gdbook.torch.optim.adam.Adam`'s) plus the keyword ``backend``."""
+        super().__init_subclass__(**kwargs)
+        signature = inspect.signature(cls._constructor())
+        backend = inspect.Parameter("backend", inspect.Parameter.KEYWORD_ONLY, default="auto",
+                                    annotation="str")
+        cls.__signature__ = signature.replace(parameters=[*signature.parameters.values(), backend])
+
     @torch.no_grad()
     def add_param_group(self, param_group: dict) -> None:
         """Add a param group, as torch.optim, and flatten its parameters (per device and dtype)."""
         super().add_param_group(param_group)
         index = len(self.param_groups) - 1
+        group_params = list(dict.fromkeys(self.param_groups[index]["params"]))
+        try:
+            self._refuse_unfit(group_params)
+        except TypeError:
+            self.param_groups.pop()  # as it was
+            raise
         by_kind: dict[tuple, list[torch.Tensor]] = {}
-        for p in dict.fromkeys(self.param_groups[index]["params"]):
-            if not p.is_floating_point():
-                raise TypeError(f"{type(self).__name__} needs real floating-point parameters, got {p.dtype}")
+        for p in group_params:
             if p.requires_grad:
                 by_kind.setdefault((p.device, p.dtype), []).append(p)
         self.buffers += [flatten(index, params) for params in by_kind.values()]
         self.backend = backends.resolve(self.requested_backend, [b.param for b in self.buffers])
         self.kernel = backends.kernel(type(self).kernel, self.backend)
 
+    def _refuse_unfit(self, params: list[torch.Tensor]) -> None:
+        """Raise if a parameter cannot join a flat buffer: it is not real floating-point, or its gradient
+        (which flattening copies in) is sparse."""
+        not_real = [p.dtype for p in params if not p.is_floating_point()]
+        if not_real:
+            per_tensor = self._constructor().__name__
+            raise TypeError(f"{type(self).__name__} needs real floating-point parameters, got {not_real[0]}"
+                            + (f"; gdbook.torch.{per_tensor} updates complex ones" if not_real[0].is_complex
+                               else ""))
+        self._refuse_sparse_grads(params)
+
     def _tensors(self):
+        self._refuse_sparse_grads(p for buffer in self.buffers for p in buffer.params)
         for buffer in self.buffers:
             buffer.gather_grads()
             yield buffer.param, buffer.grad, buffer.state, self.param_groups[buffer.group_index]
@@ -122,8 +150,8 @@ class FlatOptimizer:
 
     def _expose_state(self, buffer: FlatBuffer) -> None:
         """Give each parameter its views of the flat state, as the per-tensor optimizer would hold it."""
-        if self.state[buffer.params[0]].keys() == buffer.state.keys():
-            return
+        if self.state.get(buffer.params[0], {}).keys() == buffer.state.keys():
+            return  # already exposed, or no state (SGD without momentum keeps none, as torch.optim)
         for i, p in enumerate(buffer.params):
             self.state[p] = {name: value if value.dim() == 0 else buffer.view(value, i)
                              for name, value in buffer.state.items()}
@@ -137,17 +165,26 @@ class FlatOptimizer:
 
     def state_dict(self) -> dict:
         """As torch.optim's, but each parameter gets its own copy of the buffer's ``step`` counter, so
-        that an optimizer loading it that counts per parameter (``torch.optim.Adam``) counts right."""
+        that an optimizer loading it that counts per parameter (``torch.optim.Adam``) counts right.
+        Entries that a state-dict pre-hook added to ``self.state`` pass as they are."""
+        def own_step(state):
+            if not isinstance(state, dict):
+                return state
+            return {name: value.clone() if torch.is_tensor(value) and value.dim() == 0 else value
+                    for name, value in state.items()}
+
         state_dict = super().state_dict()
-        state_dict["state"] = {index: {name: value.clone() if value.dim() == 0 else value
-                                       for name, value in state.items()}
-                               for index, state in state_dict["state"].items()}
+        state_dict["state"] = {key: own_step(state) for key, state in state_dict["state"].items()}
         return state_dict
 
     @torch.no_grad()
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state dict of this class or of the per-tensor optimizer (e.g. ``torch.optim.Adam``'s)."""
         super().load_state_dict(state_dict)
+        self._load_flat_state()
+
+    def _load_flat_state(self) -> None:
+        """Move the per-parameter state that torch.optim's loading left in ``self.state`` into the buffers."""
         for buffer in self.buffers:
             loaded = [self.state.pop(p, {}) for p in buffer.params]
             buffer.state = {}
@@ -175,33 +212,33 @@ class FlatOptimizer:
             buffer.view(flat, i).copy_(value)
         return flat
 
+    def __getstate__(self) -> dict:
+        """What deepcopy and pickle keep: torch.optim's (defaults, per-parameter state, param groups) and the
+        backend asked for; the buffers are built again from them, as by the constructor."""
+        return {**super().__getstate__(), "requested_backend": self.requested_backend}
+
+    @torch.no_grad()
+    def __setstate__(self, state: dict) -> None:
+        """After deepcopy or unpickling, flatten the copied parameters into new buffers and move their state
+        in. ``load_state_dict`` calls this too, with the loaded state and param groups only."""
+        if "requested_backend" not in state:
+            super().__setstate__(state)
+            return
+        super().__setstate__({**state, "param_groups": []})
+        self.buffers = []
+        for group in state["param_groups"]:
+            self.add_param_group(group)
+        self._load_flat_state()
+
 
 class FlatAdam(FlatOptimizer, Adam):
-    """Adam on flat buffers: arguments of :class:`gdbook.torch.Adam` plus ``backend``
-    (``"auto" | "triton" | "compile" | "eager"``, see :mod:`gdbook.torch.optim.backends`)."""
-
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False, backend: str = "auto"):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=decoupled_weight_decay, backend=backend)
+    """Adam on flat buffers: the arguments of :class:`gdbook.torch.Adam` plus the keyword ``backend``
+    (where the update runs, see :mod:`gdbook.torch.optim.backends`)."""
 
 
-class FlatAdamW(FlatAdam):
-    """AdamW on flat buffers: :class:`FlatAdam` with decoupled weight decay (default 1e-2)."""
-
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
-                 backend: str = "auto"):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True, backend=backend)
+class FlatAdamW(FlatOptimizer, AdamW):
+    """AdamW on flat buffers: the arguments of :class:`gdbook.torch.AdamW` plus ``backend``."""
 
 
 class FlatSGD(FlatOptimizer, SGD):
-    """SGD (with momentum) on flat buffers: arguments of :class:`gdbook.torch.SGD` plus ``backend``."""
-
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
-                 backend: str = "auto"):
-        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov, maximize=maximize,
-                         backend=backend)
+    """SGD (with momentum) on flat buffers: the arguments of :class:`gdbook.torch.SGD` plus ``backend``."""

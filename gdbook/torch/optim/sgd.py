@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ... import optim as reference
-from .base import Optimizer, direction, hyper_parameters
+from .base import Optimizer, direction
 
 
 def sgd_(param: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor | None, *, lr: float,
@@ -17,6 +17,8 @@ def sgd_(param: torch.Tensor, grad: torch.Tensor, momentum_buffer: torch.Tensor 
         b = d  on the first step,  else  b = momentum * b + (1 - dampening) * d     (if momentum > 0)
         d = d + momentum * b   if nesterov   else   b
         param <- param - lr * d
+
+    A complex parameter is updated in complex arithmetic, as in torch.optim.
 
     Formula and sources: :class:`gdbook.optim.SGD`, the NumPy reference.
     """
@@ -34,17 +36,20 @@ class SGD(Optimizer):
     """SGD, equal to ``torch.optim.SGD`` (same arguments, defaults and state: ``momentum_buffer``)."""
 
     kernel = staticmethod(sgd_)
+    reference_class = reference.SGD
+    fused_alternative = "FlatSGD"
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
-        super().__init__(params, hyper_parameters(
-            reference.SGD, lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-            nesterov=nesterov, maximize=maximize))
+    def __init__(self, params, lr: float | torch.Tensor = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                                      foreach=foreach, differentiable=differentiable, fused=fused))
 
     def _update(self, param, grad, state, group):
         first_step = "momentum_buffer" not in state
         if group["momentum"] and first_step:
             state["momentum_buffer"] = torch.empty_like(param)
-        self.kernel(param, grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"],
-                    dampening=group["dampening"], nesterov=group["nesterov"], weight_decay=group["weight_decay"],
-                    maximize=group["maximize"], first_step=first_step)
+        self._kernel(param, grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"],
+                     dampening=group["dampening"], nesterov=group["nesterov"],
+                     weight_decay=group["weight_decay"], maximize=group["maximize"], first_step=first_step)
