@@ -3,12 +3,18 @@
 An optimizer step is memory-bound. Adam reads p, g, m, v and writes p, m, v: 7 accesses per
 parameter (28 bytes in float32); SGD with momentum reads p, g, b and writes p, b: 5. The fastest a
 step can be is those bytes at the speed of a device-to-device copy, measured here on the same
-device. For each implementation (torch.optim's for-loop, foreach and fused; gdbook's per-tensor
-class and its flat optimizer on each available backend) and each layout (one tensor holding all
-parameters; many tensors of mixed sizes, as in a real model) this prints ms per step, the achieved
-GB/s and that as a fraction of copy bandwidth, and writes the same as JSON.
+device over as many bytes as the step's arrays hold (so that neither fits in a cache where the
+other does not), the best of its timings taken in turn with every implementation's.
+
+For each implementation (torch.optim's for-loop, foreach and fused; gdbook's per-tensor class and
+its flat optimizer on each available backend, the default one marked) and each layout (one tensor
+holding all parameters; many tensors of mixed sizes, as in a real model) this prints ms per step,
+the achieved GB/s and that as a fraction of copy bandwidth, and writes the same as JSON. The two
+layouts of one implementation are timed in turn, so that a change in the machine's load between
+them does not pass for a difference between the layouts.
 
     python benchmarks/optim_roofline.py                 # 2^26 parameters, on CUDA when present
+    python benchmarks/optim_roofline.py --device cpu --numel 4194304 --tensors 200   # the CPU table
     python benchmarks/optim_roofline.py --quick         # seconds, on CPU: checks the script runs
 """
 
@@ -27,8 +33,10 @@ import gdbook.torch as gt
 from gdbook.torch.optim import backends
 
 ACCESSES = {"adam": 7, "adamw": 7, "sgd": 5}  # element reads + writes per parameter per step
+ARRAYS = {"adam": 4, "adamw": 4, "sgd": 3}  # arrays of numel elements a step touches: p, g and the state
 HYPER = {"adam": dict(lr=1e-3), "adamw": dict(lr=1e-3, weight_decay=1e-2), "sgd": dict(lr=1e-3, momentum=0.9)}
 TORCH = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+RESULTS = Path(__file__).parent / "results"
 GDBOOK = {"adam": (gt.Adam, gt.FlatAdam), "adamw": (gt.AdamW, gt.FlatAdamW), "sgd": (gt.SGD, gt.FlatSGD)}
 
 
@@ -51,12 +59,22 @@ def implementations(optimizer: str, device: torch.device, compile_: bool) -> dic
         "torch.optim fused": lambda ps: torch_cls(ps, fused=True, **hyper),
         f"gdbook {per_tensor.__name__}": lambda ps: per_tensor(ps, **hyper),
     }
-    on_gpu = device.type == "cuda"
-    flat_backends = ["eager"] + (["compile"] if compile_ else []) + (
-        ["triton"] if on_gpu and backends.triton_kernels() is not None else [])
-    for backend in flat_backends:
+    for backend in flat_backends(device, compile_):
         impls[f"gdbook {flat.__name__}[{backend}]"] = lambda ps, b=backend: flat(ps, backend=b, **hyper)
     return impls
+
+
+def flat_backends(device: torch.device, compile_: bool) -> list[str]:
+    """The flat optimizers' backends that run on ``device`` (float32), the default (``"auto"``'s) first."""
+    def runs(backend):
+        try:
+            return backends.resolve(backend, [torch.empty(0, device=device)]) == backend
+        except ValueError:
+            return False
+
+    default = backends.resolve("auto", [torch.empty(0, device=device)])
+    others = ["fused", "eager"] + (["compile"] if compile_ else []) + ["triton"]
+    return list(dict.fromkeys([default] + [b for b in others if runs(b)]))
 
 
 def device_name(device: torch.device) -> str:
@@ -74,54 +92,60 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def seconds_per_call(fn, device: torch.device, warmup: int, iters: int, repeats: int) -> float:
-    """The best over ``repeats`` of the mean time of ``iters`` back-to-back calls, after ``warmup`` calls
-    (the best, not the median: interference from other work only ever adds time)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(iters):
+def seconds_per_call(fns: dict, device: torch.device, warmup: int, iters: int, repeats: int) -> dict:
+    """For each function of ``fns``, the best over ``repeats`` of the mean time of ``iters`` back-to-back
+    calls, after ``warmup`` calls; the functions take turns at each repeat (the best, not the median:
+    interference from other work only ever adds time)."""
+    for fn in fns.values():
+        for _ in range(warmup):
             fn()
-        synchronize(device)
-        times.append((time.perf_counter() - start) / iters)
-    return min(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            synchronize(device)
+            start = time.perf_counter()
+            for _ in range(iters):
+                fn()
+            synchronize(device)
+            times[name].append((time.perf_counter() - start) / iters)
+    return {name: min(seconds) for name, seconds in times.items()}
 
 
-def copy_bandwidth(numel: int, dtype: torch.dtype, device: torch.device, timing: dict) -> float:
-    """Bytes per second of ``dst.copy_(src)`` over ``numel`` elements (one read and one write each)."""
+def copy_function(numel: int, dtype: torch.dtype, device: torch.device):
+    """``dst.copy_(src)`` over ``numel`` elements (one read and one write each)."""
     src = torch.randn(numel, dtype=dtype, device=device)
     dst = torch.empty_like(src)
-    seconds = seconds_per_call(lambda: dst.copy_(src), device, **timing)
-    return 2 * numel * src.element_size() / seconds
+    return lambda: dst.copy_(src)
 
 
-def measure(make, sizes: list[int], dtype: torch.dtype, device: torch.device, timing: dict) -> float:
-    """Seconds per ``step()`` of the optimizer ``make(params)`` over parameters of ``sizes``."""
+def step_function(make, sizes: list[int], dtype: torch.dtype, device: torch.device):
+    """``step`` of the optimizer ``make(params)`` over new parameters of ``sizes``, with gradients."""
     generator = torch.Generator(device=device).manual_seed(0)
     params = []
     for size in sizes:
         p = torch.randn(size, dtype=dtype, device=device, generator=generator).requires_grad_()
         p.grad = 1e-3 * torch.randn(size, dtype=dtype, device=device, generator=generator)
         params.append(p)
-    optimizer = make(params)
-    return seconds_per_call(optimizer.step, device, **timing)
+    return make(params).step
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--optimizer", choices=sorted(ACCESSES), default="adam")
     parser.add_argument("--device", default=None, help="default: cuda when present, else cpu")
-    parser.add_argument("--numel", type=int, default=None, help="parameters in all (default 2^26; --quick 2^18)")
+    parser.add_argument("--numel", type=int, default=None,
+                        help="parameters in all (default 2^26; --quick 2^18)")
     parser.add_argument("--tensors", type=int, default=200, help="tensors in the mixed layout")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="also time FlatAdam[compile] (default: on CUDA only; slow to compile on CPU)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats, for a smoke test")
     parser.add_argument("--json", type=Path, default=None,
-                        help="where to write the results (default benchmarks/results/optim_roofline_<device>.json)")
+                        help="where to write the results "
+                             "(default benchmarks/results/optim_roofline_<optimizer>_<device>.json)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     device = torch.device(args.device) if args.device else gt.device()
     numel = args.numel or (2 ** 18 if args.quick else 2 ** 26)
@@ -130,26 +154,36 @@ def main(argv=None) -> dict:
     dtype = torch.float32
     compile_ = device.type == "cuda" if args.compile is None else args.compile
 
-    copy = copy_bandwidth(numel, dtype, device, timing)
+    copy_numel = ARRAYS[args.optimizer] * numel // 2  # src and dst hold as many bytes as the step's arrays
+    copy_step, copy_seconds = copy_function(copy_numel, dtype, device), []
     step_bytes = ACCESSES[args.optimizer] * numel * torch.finfo(dtype).bits // 8
     layouts = {"1 tensor": [numel], f"{tensors} tensors": layout_sizes(numel, tensors)}
+    default = f"gdbook {GDBOOK[args.optimizer][1].__name__}[{flat_backends(device, compile_)[0]}]"
     results = []
     for name, make in implementations(args.optimizer, device, compile_).items():
-        for layout, sizes in layouts.items():
-            seconds = measure(make, sizes, dtype, device, timing)
-            results.append({"implementation": name, "layout": layout, "ms_per_step": 1e3 * seconds,
-                            "gb_per_s": step_bytes / seconds / 1e9, "fraction_of_copy": step_bytes / seconds / copy})
+        steps = {layout: step_function(make, sizes, dtype, device) for layout, sizes in layouts.items()}
+        seconds = seconds_per_call({**steps, "copy": copy_step}, device, **timing)  # the copy takes turns
+        copy_seconds.append(seconds.pop("copy"))
+        for layout, t in seconds.items():
+            results.append({"implementation": name, "default": name == default, "layout": layout,
+                            "ms_per_step": 1e3 * t, "gb_per_s": step_bytes / t / 1e9})
+    copy = 2 * copy_numel * torch.finfo(dtype).bits // 8 / min(copy_seconds)  # bytes per second
+    for r in results:
+        r["fraction_of_copy"] = 1e9 * r["gb_per_s"] / copy
 
     report = {"optimizer": args.optimizer, "device": str(device), "device_name": device_name(device),
+              "threads": torch.get_num_threads() if device.type == "cpu" else None,
               "torch": torch.__version__, "dtype": str(dtype), "numel": numel, "bytes_per_step": step_bytes,
               "copy_gb_per_s": copy / 1e9, "results": results}
-    print(f"{args.optimizer} on {report['device']} ({report['device_name']}), {numel:,} float32 parameters, "
-          f"{step_bytes / 1e6:.1f} MB per step; copy bandwidth {copy / 1e9:.1f} GB/s")
+    threads = f", {report['threads']} threads" if report["threads"] else ""
+    print(f"{args.optimizer} on {report['device']} ({report['device_name']}{threads}), {numel:,} float32 "
+          f"parameters, {step_bytes / 1e6:.1f} MB per step; copy bandwidth {copy / 1e9:.1f} GB/s "
+          f"(* the flat optimizer's default backend)")
     print(f"{'implementation':28s} {'layout':12s} {'ms/step':>9s} {'GB/s':>8s} {'of copy':>8s}")
     for r in results:
         print(f"{r['implementation']:28s} {r['layout']:12s} {r['ms_per_step']:9.3f} {r['gb_per_s']:8.1f} "
-              f"{r['fraction_of_copy']:8.2f}")
-    path = args.json or Path(__file__).parent / "results" / f"optim_roofline_{device.type}.json"
+              f"{r['fraction_of_copy']:8.2f}" + (" *" if r["default"] else ""))
+    path = args.json or RESULTS / f"optim_roofline_{args.optimizer}_{device.type}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {path}")

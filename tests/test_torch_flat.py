@@ -148,7 +148,7 @@ def test_loading_state_with_different_steps_in_one_buffer_is_refused():
 
 
 def test_backend_choice_and_errors():
-    assert gt.FlatAdam(make_params()).backend == "eager"  # auto on CPU
+    assert gt.FlatAdam(make_params()).backend == "fused"  # auto on CPU: torch's fused kernel on the buffer
     with pytest.raises(ValueError, match="backend"):
         gt.FlatAdam(make_params(), backend="fastest")
     with pytest.raises(ValueError, match="triton"):

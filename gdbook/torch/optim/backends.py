@@ -1,15 +1,22 @@
-"""Where a flat optimizer's update runs: a Triton kernel, a compiled fused formula, or eager PyTorch.
+"""Where a flat optimizer's update runs: torch's fused kernel, a Triton kernel, a compiled formula, or eager.
 
-All three take the same arguments as the readable per-tensor function (e.g. :func:`adam_`) and
-compute the same formula; they differ in how many passes over memory a step makes:
+All four take the same arguments as the readable per-tensor function (e.g. :func:`adam_`) and compute the
+same formula; they differ in how many passes over memory a step makes and in what they need:
 
 * ``"eager"``: the function itself, a few PyTorch operations, each one a pass over the buffer. Runs anywhere.
+* ``"fused"``: torch's own precompiled fused kernel, the one behind ``torch.optim.Adam(fused=True)``
+  (:mod:`gdbook.torch.optim.torch_fused`), called once on the whole flat buffer: one multi-threaded pass,
+  nothing to compile. CPU only (on CUDA the triton and compile backends serve), float32 and float64
+  (not float16 and bfloat16: torch 2.13's CPU fused SGD skips their updates, pytorch/pytorch#191763).
+  Bit for bit the eager SGD; Adam's parameters within float round-off of eager (operations in another order).
 * ``"compile"``: ``torch.compile`` of the same formula written for fusion (:mod:`gdbook.torch.optim.fused`),
   one kernel per step. On CUDA it needs Triton (Inductor writes Triton code), on CPU a C++ compiler;
   the first step pays the compilation.
 * ``"triton"``: a hand-written kernel (:mod:`gdbook.torch.optim.triton_kernels`) that reads and writes
   every element once. CUDA only, for float32, float16 and bfloat16 parameters (it computes in float32).
-* ``"auto"``: triton where it applies, else compile on CUDA when Triton is installed, else eager.
+* ``"auto"``: on CUDA, triton where it applies, else compile when Triton is installed, else eager; on CPU,
+  fused where it applies (at the memory-bandwidth limit from the first step), else eager.
+  One backend runs all of an optimizer's buffers, so it must fit every one of them.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from typing import Callable
 
 import torch
 
-BACKENDS = ("auto", "triton", "compile", "eager")
+BACKENDS = ("auto", "fused", "triton", "compile", "eager")
+FUSED_DTYPES = (torch.float32, torch.float64)
 TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
@@ -36,18 +44,27 @@ def triton_kernels():
     return module
 
 
+def _kinds(tensors: list[torch.Tensor]) -> list[str]:
+    return sorted({f"{t.device.type} {t.dtype}" for t in tensors})
+
+
 def resolve(backend: str, tensors: list[torch.Tensor]) -> str:
     """The backend that runs updates of ``tensors`` (the flat buffers) when ``backend`` is asked for."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     on_cuda = bool(tensors) and all(t.is_cuda for t in tensors)
+    fused_fits = bool(tensors) and all(t.device.type == "cpu" and t.dtype in FUSED_DTYPES for t in tensors)
     triton_fits = on_cuda and all(t.dtype in TRITON_DTYPES for t in tensors) and triton_kernels() is not None
     if backend == "auto":
-        return "triton" if triton_fits else "compile" if on_cuda and triton_kernels() is not None else "eager"
+        if on_cuda:
+            return "triton" if triton_fits else "compile" if triton_kernels() is not None else "eager"
+        return "fused" if fused_fits else "eager"
+    if backend == "fused" and tensors and not fused_fits:
+        raise ValueError("backend='fused' needs CPU parameters of dtype "
+                         f"{', '.join(map(str, FUSED_DTYPES))}; got {_kinds(tensors)}")
     if backend == "triton" and tensors and not triton_fits:
         raise ValueError("backend='triton' needs the triton package and CUDA parameters of dtype "
-                         f"{', '.join(map(str, TRITON_DTYPES))}; got "
-                         f"{sorted({f'{t.device.type} {t.dtype}' for t in tensors})}")
+                         f"{', '.join(map(str, TRITON_DTYPES))}; got {_kinds(tensors)}")
     return backend
 
 
@@ -55,8 +72,10 @@ def kernel(eager: Callable, backend: str) -> Callable:
     """The function with the signature of ``eager`` (e.g. ``adam_``) that runs it on ``backend``."""
     if backend == "eager":
         return eager
-    if backend == "compile":
-        from . import fused
-
-        return getattr(fused, eager.__name__)
-    return getattr(triton_kernels(), eager.__name__)
+    if backend == "fused":
+        from . import torch_fused as module
+    elif backend == "compile":
+        from . import fused as module
+    else:
+        module = triton_kernels()
+    return getattr(module, eager.__name__)
