@@ -13,8 +13,8 @@ from .devices import device
 from .models import MLP, LinearRegression, LogisticRegression, MatrixFactorization, SmallCNN
 from .optim import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, FlatAdam, FlatAdamW, FlatSGD,
                     RMSprop)
-from .training import train
+from .training import DivergenceError, train
 
 __all__ = ["device", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "FlatAdam", "FlatAdamW",
            "FlatSGD", "OPTIMIZERS", "LinearRegression", "LogisticRegression", "MLP", "SmallCNN",
-           "MatrixFactorization", "train", "CheckpointError"]
+           "MatrixFactorization", "train", "CheckpointError", "DivergenceError"]
