@@ -76,3 +76,13 @@ class Problem:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dim={self.dim})"
+
+
+class Wrapper:
+    """A problem around another one, ``self.problem``: what it does not define itself (X, y, predict, ...) is
+    the wrapped problem's."""
+
+    def __getattr__(self, name):
+        if name == "problem":  # not set yet: no recursion while unpickling
+            raise AttributeError(name)
+        return getattr(self.problem, name)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
+from .base import Wrapper
 
 
-class Counted:
+class Counted(Wrapper):
     """``problem`` with the calls of value, grad and hessian counted; f and the full gradient at the latest
     point asked for are kept, and a second request for the same point is answered without evaluating.
     Mini-batch gradients and Hessians are always evaluated. Other attributes are the problem's.
@@ -51,11 +52,6 @@ class Counted:
     def hessian(self, x) -> np.ndarray:
         self.nhev += 1
         return self.problem.hessian(x)
-
-    def __getattr__(self, name):
-        if name == "problem":  # not set yet: no recursion while unpickling
-            raise AttributeError(name)
-        return getattr(self.problem, name)
 
     def __repr__(self) -> str:
         return f"Counted({self.problem!r}, nfev={self.nfev}, njev={self.njev}, nhev={self.nhev})"

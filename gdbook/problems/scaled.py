@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import Problem
+from .base import Problem, Wrapper
 
 
-class Scaled(Problem):
+class Scaled(Wrapper, Problem):
     """c f for a problem f and a real c != 0: value, gradient (mini-batches and per-sample too), Hessian times c.
 
     For c > 0 the minimisers are f's: x_star is kept and L, mu, L_max and f_star are multiplied by c. For
@@ -55,12 +55,6 @@ class Scaled(Problem):
 
     def _hessian(self, x):
         return self.factor * self.problem.hessian(x)
-
-    def __getattr__(self, name):
-        """Everything else (X, y, predict, ...) is the wrapped problem's."""
-        if name == "problem":  # not set yet: no recursion while unpickling
-            raise AttributeError(name)
-        return getattr(self.problem, name)
 
     def __repr__(self) -> str:
         return f"Scaled({self.problem!r}, factor={self.factor:g})"
