@@ -8,7 +8,7 @@ import gdbook.torch as gt  # noqa: E402
 from gdbook.torch.optim import backends  # noqa: E402
 from gdbook.torch.optim.flat import ALIGNMENT_BYTES  # noqa: E402
 from test_optim_parity import SGD_GRID, grid, ids  # noqa: E402
-from test_torch_optim import assert_same_run, backward_step, make_params, one_thread  # noqa: E402, F401 (autouse)
+from test_torch_optim import assert_same_run, backward_step, hand_over, make_params, one_thread  # noqa: E402, F401 (autouse)
 
 lr_scheduler = torch.optim.lr_scheduler
 
@@ -116,23 +116,10 @@ def test_a_missing_grad_counts_as_zero_and_frozen_parameters_are_left_out():
 def test_state_dicts_load_across_flat_and_torch_optim(flat, plain, kwargs):
     """Start with one implementation, hand its state_dict to the other, and continue: both orders
     give the same parameters as staying with torch.optim throughout."""
-    def run(first, second):
-        params = make_params()
-        optimizer = first(params, **kwargs)
-        for t in range(5):
-            backward_step(params, optimizer, t)
-        state = optimizer.state_dict()
-        params = [p.detach().clone().requires_grad_() for p in params]
-        optimizer = second(params, **kwargs)
-        optimizer.load_state_dict(state)
-        for t in range(5, 10):
-            backward_step(params, optimizer, t)
-        return params
-
     flat_eager = lambda ps, **kw: flat(ps, backend="eager", **kw)  # noqa: E731
-    expected = run(plain, plain)
+    expected, _ = hand_over(plain, plain, **kwargs)
     for first, second in ((flat_eager, plain), (plain, flat_eager)):
-        for p, q in zip(run(first, second), expected):
+        for p, q in zip(hand_over(first, second, **kwargs)[0], expected):
             torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
 
 

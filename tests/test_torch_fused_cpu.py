@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 import gdbook.torch as gt  # noqa: E402
 from test_optim_parity import SGD_GRID, grid, ids  # noqa: E402
 from test_torch_optim import one_thread  # noqa: E402, F401  (an autouse fixture)
-from test_torch_optim import backward_step, make_params, param_groups  # noqa: E402
+from test_torch_optim import hand_over, make_params, param_groups  # noqa: E402
 
 STEPS = 20
 DTYPES = (torch.float64, torch.float32)
@@ -150,24 +150,12 @@ def test_state_dicts_load_across_fused_flat_and_torch_optim(flat, plain):
     torch.optim and back, and the run ends where staying with torch.optim ends (within round-off)."""
     kwargs = dict(lr=0.05, momentum=0.9) if plain is torch.optim.SGD else dict(lr=0.05, amsgrad=True)
 
-    def run(first, second):
-        params = make_params()
-        optimizer = first(params, **kwargs)
-        for t in range(5):
-            backward_step(params, optimizer, t)
-        state = optimizer.state_dict()
+    fused = lambda ps, **kw: flat(ps, backend="fused", **kw)  # noqa: E731
+    expected, _ = hand_over(plain, plain, **kwargs)
+    for first, second in ((fused, plain), (plain, fused), (fused, fused)):
+        params, state = hand_over(first, second, **kwargs)
         if "amsgrad" in kwargs:
             assert {float(s["step"]) for s in state["state"].values()} == {5.0}
-        params = [p.detach().clone().requires_grad_() for p in params]
-        optimizer = second(params, **kwargs)
-        optimizer.load_state_dict(state)
-        for t in range(5, 10):
-            backward_step(params, optimizer, t)
-        return params
-
-    fused = lambda ps, **kw: flat(ps, backend="fused", **kw)  # noqa: E731
-    expected = run(plain, plain)
-    for first, second in ((fused, plain), (plain, fused), (fused, fused)):
-        for p, q in zip(run(first, second), expected):
+        for p, q in zip(params, expected):
             assert_within_round_off(p.detach(), q.detach(), 10, scale=0.05)
 

@@ -4,6 +4,7 @@ The option grids are those of the NumPy parity tests (tests/test_optim_parity.py
 reference, gdbook.torch and torch.optim are checked on the same cases.
 """
 
+import copy
 import io
 
 import pytest
@@ -56,6 +57,24 @@ def backward_step(params, optimizer, t):
         else:
             p.grad.add_(grad)
     optimizer.step()
+
+
+def hand_over(first, second, **kwargs):
+    """5 steps with optimizer class ``first``, its state_dict loaded into ``second`` on fresh copies of the
+    parameters, 5 more steps: returns the parameters and a copy of the state dict as it was handed over
+    (loading it may share its tensors, which the second optimizer then updates)."""
+    params = make_params()
+    optimizer = first(params, **kwargs)
+    for t in range(5):
+        backward_step(params, optimizer, t)
+    state = optimizer.state_dict()
+    handed = copy.deepcopy(state)
+    params = [p.detach().clone().requires_grad_() for p in params]
+    optimizer = second(params, **kwargs)
+    optimizer.load_state_dict(state)
+    for t in range(5, 10):
+        backward_step(params, optimizer, t)
+    return params, handed
 
 
 def snapshot(optimizer, params):
