@@ -9,11 +9,45 @@ NumPy reference code: :mod:`gdbook.problems` and :mod:`gdbook.models` (objective
 The PyTorch path lives in ``gdbook.torch`` (imported separately, so ``import gdbook`` stays light).
 """
 
-from . import (data, evaluation, gradcheck, linesearch, methods, models, momentum, online, optim, problems, schedules,
-               second_order, stochastic, sweeps, theory)
+from . import (
+    data,
+    evaluation,
+    gradcheck,
+    linesearch,
+    methods,
+    models,
+    momentum,
+    online,
+    optim,
+    problems,
+    schedules,
+    second_order,
+    stochastic,
+    sweeps,
+    theory,
+)
 from ._minimize import METHODS, OptimizeResult, Status, minimize
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "evaluation", "gradcheck", "linesearch", "methods", "models", "momentum", "online", "optim", "problems", "schedules",
-           "second_order", "stochastic", "sweeps", "theory", "minimize", "OptimizeResult", "Status", "METHODS"]
+__all__ = [
+    "data",
+    "evaluation",
+    "gradcheck",
+    "linesearch",
+    "methods",
+    "models",
+    "momentum",
+    "online",
+    "optim",
+    "problems",
+    "schedules",
+    "second_order",
+    "stochastic",
+    "sweeps",
+    "theory",
+    "minimize",
+    "OptimizeResult",
+    "Status",
+    "METHODS",
+]

@@ -31,10 +31,10 @@ DIVERGENCE_FACTOR = 1e6  # a run whose gap f - f_ref exceeds this many times max
 class Status(enum.IntEnum):
     """Why a run stopped; as in scipy, 0 is success and callers test the status, never the message."""
 
-    CONVERGED = 0           # ||grad f|| <= tol, or the relative change of f <= ftol
-    MAX_ITER = 1            # max_iter steps taken without converging
-    DIVERGED = 2            # a non-finite value, or f rose DIVERGENCE_FACTOR times above its scale
-    CALLBACK_STOP = 3       # the callback returned True
+    CONVERGED = 0  # ||grad f|| <= tol, or the relative change of f <= ftol
+    MAX_ITER = 1  # max_iter steps taken without converging
+    DIVERGED = 2  # a non-finite value, or f rose DIVERGENCE_FACTOR times above its scale
+    CALLBACK_STOP = 3  # the callback returned True
     LINE_SEARCH_FAILED = 4  # no step satisfied the line search's conditions
 
 
@@ -52,7 +52,9 @@ class OptimizeResult(dict):
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(f"OptimizeResult has no key {name!r}; its keys: {', '.join(self)}") from None
+            raise AttributeError(
+                f"OptimizeResult has no key {name!r}; its keys: {', '.join(self)}"
+            ) from None
 
     __setattr__ = dict.__setitem__
     __delattr__ = dict.__delitem__
@@ -62,21 +64,45 @@ class OptimizeResult(dict):
 
     def __repr__(self) -> str:
         """One entry per line, as scipy's; numbers to six digits, ``history`` and ``state`` by their keys."""
+
         def shown(key, value):
             if key == "x":
-                return np.array2string(np.asarray(value), precision=6, threshold=6)
-            if isinstance(value, float):  # six digits, so a printed result does not show round-off
+                return np.array2string(
+                    np.asarray(value), precision=6, threshold=6
+                )
+            if isinstance(
+                value, float
+            ):  # six digits, so a printed result does not show round-off
                 return f"{value:.6g}"
-            return f"<dict: {', '.join(value)}>" if isinstance(value, dict) else repr(value)
+            return (
+                f"<dict: {', '.join(value)}>"
+                if isinstance(value, dict)
+                else repr(value)
+            )
 
         width = max(map(len, self), default=0)
-        return "\n".join(f"{key:>{width}}: {shown(key, value)}" for key, value in self.items())
+        return "\n".join(
+            f"{key:>{width}}: {shown(key, value)}"
+            for key, value in self.items()
+        )
 
 
-def minimize(problem, x0, method: str | Optimizer | Method = "gd", *, lr=None, max_iter: int = 1000,
-             tol: float = 1e-8, ftol: float = 0.0, batch_size: int | None = None, sampling: str = "shuffle",
-             seed: int = 0, record_every: int = 1, callback: Callable | None = None,
-             progress: bool = False) -> OptimizeResult:
+def minimize(
+    problem,
+    x0,
+    method: str | Optimizer | Method = "gd",
+    *,
+    lr=None,
+    max_iter: int = 1000,
+    tol: float = 1e-8,
+    ftol: float = 0.0,
+    batch_size: int | None = None,
+    sampling: str = "shuffle",
+    seed: int = 0,
+    record_every: int = 1,
+    callback: Callable | None = None,
+    progress: bool = False,
+) -> OptimizeResult:
     """Minimise ``problem`` (any object with ``value(x)`` and ``grad(x)``) from ``x0``.
 
     method: "gd" (SGD without momentum: gradient descent); a first-order optimizer by name
@@ -109,37 +135,65 @@ def minimize(problem, x0, method: str | Optimizer | Method = "gd", *, lr=None, m
     ftol = _validate.real("ftol", ftol, low=0.0)
     seed = _validate.integer("seed", seed, low=0)
     if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as callback(t, x, f) or None, got {type(callback).__name__}")
+        raise TypeError(
+            f"callback must be callable as callback(t, x, f) or None, got {type(callback).__name__}"
+        )
     method = _method(method, lr, problem, batch_size, sampling, seed)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _run(counted, x, method, max_iter, tol, ftol, record_every, callback, progress)
+        return _run(
+            counted,
+            x,
+            method,
+            max_iter,
+            tol,
+            ftol,
+            record_every,
+            callback,
+            progress,
+        )
 
 
 def _method(method, lr, problem, batch_size, sampling, seed) -> Method:
     """The :class:`~gdbook.methods.Method` that ``method`` (a name, an optimizer or a method) stands for."""
     if isinstance(method, (Optimizer, Method)) and lr is not None:
-        raise ValueError("lr must be None when method is an optimizer instance (it carries its own lr)")
+        raise ValueError(
+            "lr must be None when method is an optimizer instance (it carries its own lr)"
+        )
     if isinstance(method, str) and method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)} or an optimizer instance; got {method!r}")
+        raise ValueError(
+            f"method must be one of {', '.join(METHODS)} or an optimizer instance; got {method!r}"
+        )
     if isinstance(method, str) and method in SEARCH_METHODS:
         if lr is not None:
-            raise ValueError(f"lr must be None for method {method!r}: its step comes from a line search")
+            raise ValueError(
+                f"lr must be None for method {method!r}: its step comes from a line search"
+            )
         method = SEARCH_METHODS[method]()
     if isinstance(method, Method):
         if batch_size is not None:
-            raise ValueError(f"batch_size must be None for {type(method).__name__}, which needs exact values")
+            raise ValueError(
+                f"batch_size must be None for {type(method).__name__}, which needs exact values"
+            )
         return method
     if isinstance(method, str):
         method = _named_optimizer(method, lr, problem)
     if not isinstance(method, Optimizer):
-        raise TypeError(f"method must be a name or an optimizer instance, got {type(method).__name__}")
-    return FirstOrder(method, _batch_stream(problem, batch_size, sampling, seed))
+        raise TypeError(
+            f"method must be a name or an optimizer instance, got {type(method).__name__}"
+        )
+    return FirstOrder(
+        method, _batch_stream(problem, batch_size, sampling, seed)
+    )
 
 
 def _named_optimizer(name, lr, problem) -> Optimizer:
-    if name == "gd" and lr is None:  # gradient descent's textbook step, where the problem knows L
+    if (
+        name == "gd" and lr is None
+    ):  # gradient descent's textbook step, where the problem knows L
         if getattr(problem, "L", None) is None:
-            raise ValueError("lr must be given for method 'gd' when the problem's L is unknown")
+            raise ValueError(
+                "lr must be given for method 'gd' when the problem's L is unknown"
+            )
         lr = 1.0 / problem.L
     cls = optim.by_name(name)
     return cls() if lr is None else cls(lr=lr)
@@ -151,11 +205,18 @@ SAMPLINGS = ("shuffle", "replace")
 def _batch_stream(problem, batch_size, sampling, seed):
     """An endless iterator of mini-batch index arrays, or of None (full gradient); arguments checked now."""
     if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}")
+        raise ValueError(
+            f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}"
+        )
     if batch_size is None:
         return itertools.repeat(None)
     n = _validate.finite_sum("problem", problem)
-    return _batches(n, _validate.batch_size(batch_size, n), sampling, np.random.default_rng(seed))
+    return _batches(
+        n,
+        _validate.batch_size(batch_size, n),
+        sampling,
+        np.random.default_rng(seed),
+    )
 
 
 def _batches(n, batch_size, sampling, rng):
@@ -166,7 +227,9 @@ def _batches(n, batch_size, sampling, rng):
             yield from minibatches(n, batch_size, seed=rng)
 
 
-def _run(problem, x, method, max_iter, tol, ftol, record_every, callback, progress) -> OptimizeResult:
+def _run(
+    problem, x, method, max_iter, tol, ftol, record_every, callback, progress
+) -> OptimizeResult:
     """The loop: step, and every ``record_every`` steps record f and ||grad f|| and test the stopping rules."""
     f, g = problem.value(x), problem.grad(x)
     grad_norm = float(np.linalg.norm(g))
@@ -178,7 +241,11 @@ def _run(problem, x, method, max_iter, tol, ftol, record_every, callback, progre
         status, state = Status.DIVERGED, {}
         message = f"diverged at iteration 0: f(x0) = {f:.3g}, ||grad f(x0)|| = {grad_norm:.3g} are not finite"
     f_low, f_recorded = f, f
-    bar = tqdm(total=max_iter, disable=not progress or status is not None, desc=type(method).__name__)
+    bar = tqdm(
+        total=max_iter,
+        disable=not progress or status is not None,
+        desc=type(method).__name__,
+    )
     t = 0
     while status is None and t < max_iter:
         try:
@@ -192,42 +259,88 @@ def _run(problem, x, method, max_iter, tol, ftol, record_every, callback, progre
         bar.update()
         if t % record_every and t < max_iter and np.all(np.isfinite(x)):
             continue  # not recorded; a non-finite iterate always is, since no step can start from it
-        if np.all(np.isfinite(x)):  # f and grad f there: already computed if the method's search ended there
+        if np.all(
+            np.isfinite(x)
+        ):  # f and grad f there: already computed if the method's search ended there
             f, g = problem.value(x), problem.grad(x)
         else:  # x overflowed: the problem cannot be evaluated there
             f, g = np.nan, np.full_like(x, np.nan)
         grad_norm = float(np.linalg.norm(g))
         f_low = min(f_low, f)
         ts.append(t), xs.append(x), fs.append(f), norms.append(grad_norm)
-        divergence = _divergence(problem, fs[0], f, f_low, grad_norm, t, step_size, np.all(np.isfinite(x)))
+        divergence = _divergence(
+            problem,
+            fs[0],
+            f,
+            f_low,
+            grad_norm,
+            t,
+            step_size,
+            np.all(np.isfinite(x)),
+        )
         if divergence:
             status, message = Status.DIVERGED, divergence
             break
         status, message = _converged(grad_norm, tol, f_recorded, f, ftol)
         f_recorded = f
         if callback is not None and callback(t, x, f) and status is None:
-            status, message = Status.CALLBACK_STOP, f"stopped by callback at iteration {t}"
+            status, message = (
+                Status.CALLBACK_STOP,
+                f"stopped by callback at iteration {t}",
+            )
             break
     bar.close()
-    if ts[-1] != t:  # a line search failed between recorded iterates: record where the run stands
+    if (
+        ts[-1] != t
+    ):  # a line search failed between recorded iterates: record where the run stands
         f, g = problem.value(x), problem.grad(x)
-        ts.append(t), xs.append(x), fs.append(f), norms.append(float(np.linalg.norm(g)))
+        (
+            ts.append(t),
+            xs.append(x),
+            fs.append(f),
+            norms.append(float(np.linalg.norm(g))),
+        )
     if status is None:
         status = Status.MAX_ITER
         message = f"reached max_iter = {max_iter} with ||grad f|| = {grad_norm:.3g} > tol = {tol:.3g}"
-    history = {"t": np.array(ts), "x": np.array(xs), "f": np.array(fs), "grad_norm": np.array(norms),
-               "step_size": np.array(steps)}
-    return OptimizeResult(x=x, fun=fs[-1], nit=t, status=status, success=status == Status.CONVERGED,
-                          message=message, nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev,
-                          history=history, state=state)
+    history = {
+        "t": np.array(ts),
+        "x": np.array(xs),
+        "f": np.array(fs),
+        "grad_norm": np.array(norms),
+        "step_size": np.array(steps),
+    }
+    return OptimizeResult(
+        x=x,
+        fun=fs[-1],
+        nit=t,
+        status=status,
+        success=status == Status.CONVERGED,
+        message=message,
+        nfev=problem.nfev,
+        njev=problem.njev,
+        nhev=problem.nhev,
+        history=history,
+        state=state,
+    )
 
 
 def _converged(grad_norm, tol, f_prev, f, ftol) -> tuple[Status | None, str]:
     """``(Status.CONVERGED, why)`` if a stopping rule holds, else ``(None, "")``."""
     if grad_norm <= tol:
-        return Status.CONVERGED, f"||grad f|| = {grad_norm:.3g} <= tol = {tol:.3g}"
-    if ftol > 0 and f_prev is not None and abs(f - f_prev) <= ftol * max(abs(f), abs(f_prev), 1.0):
-        return Status.CONVERGED, f"relative change of f below ftol = {ftol:.3g}"
+        return (
+            Status.CONVERGED,
+            f"||grad f|| = {grad_norm:.3g} <= tol = {tol:.3g}",
+        )
+    if (
+        ftol > 0
+        and f_prev is not None
+        and abs(f - f_prev) <= ftol * max(abs(f), abs(f_prev), 1.0)
+    ):
+        return (
+            Status.CONVERGED,
+            f"relative change of f below ftol = {ftol:.3g}",
+        )
     return None, ""
 
 
@@ -238,17 +351,24 @@ def has_diverged(f0: float, f: float, f_ref: float) -> bool:
     The scale is never tiny, so a run that starts near f_ref may still rise a little. The same test
     stops :func:`gdbook.torch.train` (on the epochs' mean losses).
     """
-    return not (np.isfinite(f) and f - f_ref <= DIVERGENCE_FACTOR * max(f0 - f_ref, abs(f0), 1.0))
+    return not (
+        np.isfinite(f)
+        and f - f_ref <= DIVERGENCE_FACTOR * max(f0 - f_ref, abs(f0), 1.0)
+    )
 
 
 def _divergence(problem, f0, f, f_low, grad_norm, t, lr, x_finite=True) -> str:
     """A message if the run has diverged at iteration t, else the empty string."""
     f_star = getattr(problem, "f_star", None)
-    if np.isfinite(grad_norm) and not has_diverged(f0, f, f_star if f_star is not None else f_low):
+    if np.isfinite(grad_norm) and not has_diverged(
+        f0, f, f_star if f_star is not None else f_low
+    ):
         return ""
     overflow = "" if x_finite else "x is not finite, "
-    message = (f"diverged at iteration {t}: {overflow}f = {f:.3g}, ||grad f|| = {grad_norm:.3g}, "
-               f"started at f = {f0:.3g}")
+    message = (
+        f"diverged at iteration {t}: {overflow}f = {f:.3g}, ||grad f|| = {grad_norm:.3g}, "
+        f"started at f = {f0:.3g}"
+    )
     L = getattr(problem, "L", None)
     if L:
         verdict = "above" if lr > 2.0 / L else "within"

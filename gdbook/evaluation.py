@@ -18,8 +18,9 @@ import numpy as np
 from . import _validate
 
 
-def train_test_split(n_samples: int, test_fraction: float = 0.2, seed: int = 0,
-                     stratify=None) -> tuple[np.ndarray, np.ndarray]:
+def train_test_split(
+    n_samples: int, test_fraction: float = 0.2, seed: int = 0, stratify=None
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, test): sorted index arrays that partition 0..n_samples-1, with round(test_fraction * n) in test.
 
     With ``stratify`` (one label per sample), each class c contributes round(test_fraction * n_c) of its
@@ -27,23 +28,37 @@ def train_test_split(n_samples: int, test_fraction: float = 0.2, seed: int = 0,
     set (or, stratified, either part of a class) would be empty.
     """
     n_samples = _validate.integer("n_samples", n_samples, low=2)
-    test_fraction = _validate.real("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True,
-                                   high_open=True)
+    test_fraction = _validate.real(
+        "test_fraction",
+        test_fraction,
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    )
     rng = np.random.default_rng(seed)
     if stratify is None:
         groups = [np.arange(n_samples)]
     else:
         labels = np.asarray(stratify)
         if labels.shape != (n_samples,):
-            raise ValueError(f"stratify must have shape ({n_samples},), one label per sample, got {labels.shape}")
+            raise ValueError(
+                f"stratify must have shape ({n_samples},), one label per sample, got {labels.shape}"
+            )
         groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     test = []
     for members in groups:
         n_test = int(round(test_fraction * len(members)))
         if not 0 < n_test < len(members):
-            where = "" if stratify is None else f" for a class of {len(members)} samples"
-            raise ValueError(f"test_fraction = {test_fraction} leaves {n_test} test samples{where}; "
-                             "both the training and the test set must be non-empty")
+            where = (
+                ""
+                if stratify is None
+                else f" for a class of {len(members)} samples"
+            )
+            raise ValueError(
+                f"test_fraction = {test_fraction} leaves {n_test} test samples{where}; "
+                "both the training and the test set must be non-empty"
+            )
         test.append(rng.permutation(members)[:n_test])
     test = np.sort(np.concatenate(test))
     train = np.setdiff1d(np.arange(n_samples), test)
@@ -53,9 +68,13 @@ def train_test_split(n_samples: int, test_fraction: float = 0.2, seed: int = 0,
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim != 1 or y_true.size == 0:
-        raise ValueError(f"y_true must be a non-empty 1-D array, got shape {y_true.shape}")
+        raise ValueError(
+            f"y_true must be a non-empty 1-D array, got shape {y_true.shape}"
+        )
     if y_pred.shape != y_true.shape:
-        raise ValueError(f"y_pred must have the shape of y_true, {y_true.shape}, got {y_pred.shape}")
+        raise ValueError(
+            f"y_pred must have the shape of y_true, {y_true.shape}, got {y_pred.shape}"
+        )
     return y_true, y_pred
 
 
@@ -68,7 +87,17 @@ def accuracy(y_true, y_pred) -> float:
 def rmse(y_true, y_pred) -> float:
     """sqrt(mean((y_pred - y_true)^2)), in the units of y."""
     y_true, y_pred = _pair(y_true, y_pred)
-    return float(np.sqrt(np.mean((np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)) ** 2)))
+    return float(
+        np.sqrt(
+            np.mean(
+                (
+                    np.asarray(y_pred, dtype=float)
+                    - np.asarray(y_true, dtype=float)
+                )
+                ** 2
+            )
+        )
+    )
 
 
 def r2_score(y_true, y_pred) -> float:
@@ -77,5 +106,7 @@ def r2_score(y_true, y_pred) -> float:
     y_true, y_pred = y_true.astype(float), y_pred.astype(float)
     total = np.sum((y_true - y_true.mean()) ** 2)
     if total == 0:
-        raise ValueError("y_true must not be constant: R^2 divides by its variance")
+        raise ValueError(
+            "y_true must not be constant: R^2 divides by its variance"
+        )
     return float(1.0 - np.sum((y_true - y_pred) ** 2) / total)

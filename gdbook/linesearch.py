@@ -37,7 +37,9 @@ class LineSearchResult:
 def _slope(g0, d) -> float:
     slope = float(np.dot(g0, d))
     if not slope < 0:
-        raise ValueError(f"d must be a descent direction (grad f(x)^T d < 0), got slope {slope:.3g}")
+        raise ValueError(
+            f"d must be a descent direction (grad f(x)^T d < 0), got slope {slope:.3g}"
+        )
     return slope
 
 
@@ -51,15 +53,28 @@ def curvature_holds(slope, slope_new, c2=0.9) -> bool:
     return bool(abs(slope_new) <= c2 * abs(slope))
 
 
-def backtracking(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, shrink: float = 0.5,
-                 max_evals: int = 60) -> LineSearchResult:
+def backtracking(
+    problem,
+    x,
+    d,
+    f0,
+    g0,
+    step: float = 1.0,
+    c1: float = 1e-4,
+    shrink: float = 0.5,
+    max_evals: int = 60,
+) -> LineSearchResult:
     """Armijo backtracking: try a = step, shrink * step, ... until f(x + a d) <= f(x) + c1 a g0^T d.
 
     Terminates for any descent direction of a smooth f because the condition holds for all small a
     (Nocedal & Wright 2006, Algorithm 3.1).
     """
-    c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
-    shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
+    c1 = _validate.real(
+        "c1", c1, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    shrink = _validate.real(
+        "shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True
+    )
     step = _validate.real("step", step, low=0.0, low_open=True)
     max_evals = _validate.integer("max_evals", max_evals, low=1)
     slope = _slope(g0, d)
@@ -68,18 +83,33 @@ def backtracking(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, shr
         if armijo_holds(f0, slope, step, f_new, c1):
             return LineSearchResult(step, f_new, None, evals)
         step *= shrink
-    raise LineSearchError(f"backtracking found no Armijo step in {max_evals} evaluations (last step {step:.3g})")
+    raise LineSearchError(
+        f"backtracking found no Armijo step in {max_evals} evaluations (last step {step:.3g})"
+    )
 
 
-def strong_wolfe(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
-                 max_evals: int = 30) -> LineSearchResult:
+def strong_wolfe(
+    problem,
+    x,
+    d,
+    f0,
+    g0,
+    step: float = 1.0,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    max_evals: int = 30,
+) -> LineSearchResult:
     """A step satisfying the strong Wolfe conditions (0 < c1 < c2 < 1), by bracketing then zooming.
 
     Nocedal & Wright (2006), Algorithms 3.5 (bracketing, doubling the step) and 3.6 (zoom, with a
     safeguarded cubic interpolation). Returns the gradient at the accepted point as well.
     """
-    c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
-    c2 = _validate.real("c2", c2, low=c1, high=1.0, low_open=True, high_open=True)
+    c1 = _validate.real(
+        "c1", c1, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    c2 = _validate.real(
+        "c2", c2, low=c1, high=1.0, low_open=True, high_open=True
+    )
     step = _validate.real("step", step, low=0.0, low_open=True)
     max_evals = _validate.integer("max_evals", max_evals, low=1)
     slope0 = _slope(g0, d)
@@ -89,10 +119,14 @@ def strong_wolfe(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c2:
         nonlocal evals
         evals += 1
         if evals > max_evals:
-            raise LineSearchError(f"strong Wolfe search used its {max_evals} evaluations without success")
+            raise LineSearchError(
+                f"strong Wolfe search used its {max_evals} evaluations without success"
+            )
         x_a = x + a * d
         f_a = problem.value(x_a)
-        g_a = problem.grad(x_a) if np.isfinite(f_a) else np.full_like(x, np.nan)
+        g_a = (
+            problem.grad(x_a) if np.isfinite(f_a) else np.full_like(x, np.nan)
+        )
         return f_a, g_a, float(np.dot(g_a, d))
 
     def zoom(lo, hi):
@@ -100,7 +134,11 @@ def strong_wolfe(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c2:
         while True:
             a = _cubic_minimiser(lo, hi)
             f_a, g_a, s_a = phi(a)
-            if not np.isfinite(f_a) or not armijo_holds(f0, slope0, a, f_a, c1) or f_a >= lo[1]:
+            if (
+                not np.isfinite(f_a)
+                or not armijo_holds(f0, slope0, a, f_a, c1)
+                or f_a >= lo[1]
+            ):
                 hi = (a, f_a, s_a)
             else:
                 if curvature_holds(slope0, s_a, c2):
@@ -113,8 +151,11 @@ def strong_wolfe(problem, x, d, f0, g0, step: float = 1.0, c1: float = 1e-4, c2:
     while True:
         f_a, g_a, s_a = phi(step)
         current = (step, f_a, s_a)
-        if not np.isfinite(f_a) or not armijo_holds(f0, slope0, step, f_a, c1) or \
-                (previous[0] > 0 and f_a >= previous[1]):
+        if (
+            not np.isfinite(f_a)
+            or not armijo_holds(f0, slope0, step, f_a, c1)
+            or (previous[0] > 0 and f_a >= previous[1])
+        ):
             return zoom(previous, current)
         if curvature_holds(slope0, s_a, c2):
             return LineSearchResult(step, f_a, g_a, evals)
@@ -134,7 +175,11 @@ def _cubic_minimiser(lo, hi) -> float:
         if radicand >= 0:
             d2 = float(np.sign(b - a) * np.sqrt(radicand))
             denominator = db - da + 2 * d2
-            candidate = b - (b - a) * (db + d2 - d1) / denominator if denominator else np.nan
+            candidate = (
+                b - (b - a) * (db + d2 - d1) / denominator
+                if denominator
+                else np.nan
+            )
             if left + margin <= candidate <= right - margin:
                 return float(candidate)
     return 0.5 * (left + right)
@@ -147,10 +192,22 @@ class ArmijoGD(Method):
     step can lengthen again after a short one. No knowledge of L is needed.
     """
 
-    def __init__(self, initial_step: float = 1.0, c1: float = 1e-4, shrink: float = 0.5, grow: float = 2.0):
-        self.initial_step = _validate.real("initial_step", initial_step, low=0.0, low_open=True)
-        self.c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
-        self.shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
+    def __init__(
+        self,
+        initial_step: float = 1.0,
+        c1: float = 1e-4,
+        shrink: float = 0.5,
+        grow: float = 2.0,
+    ):
+        self.initial_step = _validate.real(
+            "initial_step", initial_step, low=0.0, low_open=True
+        )
+        self.c1 = _validate.real(
+            "c1", c1, low=0.0, high=1.0, low_open=True, high_open=True
+        )
+        self.shrink = _validate.real(
+            "shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True
+        )
         self.grow = _validate.real("grow", grow, low=1.0)
 
     def init(self, problem, x) -> dict:
@@ -158,5 +215,14 @@ class ArmijoGD(Method):
 
     def step(self, problem, x, state):
         f, g = problem.value(x), problem.grad(x)
-        search = backtracking(problem, x, -g, f, g, state["step_size"] * self.grow, self.c1, self.shrink)
+        search = backtracking(
+            problem,
+            x,
+            -g,
+            f,
+            g,
+            state["step_size"] * self.grow,
+            self.c1,
+            self.shrink,
+        )
         return x - search.step * g, search.step, {"step_size": search.step}

@@ -32,7 +32,9 @@ class Method(ShowsParameters):
     def init(self, problem, x: np.ndarray) -> dict:
         return {}
 
-    def step(self, problem, x: np.ndarray, state: dict) -> tuple[np.ndarray, float, dict]:
+    def step(
+        self, problem, x: np.ndarray, state: dict
+    ) -> tuple[np.ndarray, float, dict]:
         raise NotImplementedError
 
 
@@ -40,7 +42,9 @@ class FirstOrder(Method):
     """A functional optimizer of :mod:`gdbook.optim` as a method: each step feeds it the full gradient, or a
     mini-batch gradient when ``batches`` yields sample indices (it yields None for the full gradient)."""
 
-    def __init__(self, optimizer: Optimizer, batches: Iterator[np.ndarray | None]):
+    def __init__(
+        self, optimizer: Optimizer, batches: Iterator[np.ndarray | None]
+    ):
         self.optimizer, self.batches = optimizer, batches
 
     def init(self, problem, x):

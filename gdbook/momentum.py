@@ -36,7 +36,9 @@ class HeavyBall(Optimizer):
         return x + v, {"velocity": v}
 
 
-def nesterov_lookahead(grad, x0, lr: float, momentum: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def nesterov_lookahead(
+    grad, x0, lr: float, momentum: float, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Nesterov's method with constant momentum, in look-ahead form (Nesterov 1983; Sutskever et al. 2013, eq. 2):
 
         y_t = x_t + momentum * v_t,   v_{t+1} = momentum * v_t - lr * grad(y_t),   x_{t+1} = x_t + v_{t+1}

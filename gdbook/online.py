@@ -46,7 +46,7 @@ class ReddiCounterexample:
     @property
     def adam_betas(self) -> tuple[float, float]:
         """(beta1, beta2) = (0, 1 / (1 + C^2)): the parameters of the paper's Section 3."""
-        return 0.0, 1.0 / (1.0 + self.C ** 2)
+        return 0.0, 1.0 / (1.0 + self.C**2)
 
     def coefficients(self, rounds: int) -> np.ndarray:
         """The slopes c_1, ..., c_T of the linear losses f_t(x) = c_t x."""
@@ -107,11 +107,15 @@ def run(optimizer: Optimizer, problem, rounds: int, x0=None) -> OnlineResult:
     ``best_fixed_losses(T)``, and ``dim`` and ``upper``, as :class:`ReddiCounterexample` has.
     """
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be a gdbook.optim.Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a gdbook.optim.Optimizer, got {type(optimizer).__name__}"
+        )
     rounds = _validate.integer("rounds", rounds, low=1)
     if x0 is None:
         x0 = np.full(problem.dim, problem.upper)
-    x = problem.project(_validate.vector("x0", np.atleast_1d(x0), dim=problem.dim))
+    x = problem.project(
+        _validate.vector("x0", np.atleast_1d(x0), dim=problem.dim)
+    )
     state = optimizer.init(x)
     xs, losses, steps = [x], np.empty(rounds), np.empty((rounds, problem.dim))
     for t in range(1, rounds + 1):
@@ -121,4 +125,6 @@ def run(optimizer: Optimizer, problem, rounds: int, x0=None) -> OnlineResult:
         x = problem.project(proposal)
         xs.append(x)
     regret = np.cumsum(losses) - problem.best_fixed_losses(rounds)
-    return OnlineResult(np.array(xs), losses, steps, regret, regret / np.arange(1, rounds + 1))
+    return OnlineResult(
+        np.array(xs), losses, steps, regret, regret / np.arange(1, rounds + 1)
+    )

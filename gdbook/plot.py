@@ -12,74 +12,166 @@ from matplotlib.animation import FuncAnimation
 from . import _validate
 
 
+# The book's text column is about 750 CSS px wide (sphinx-book-theme at
+# 1280 px): a 7-inch figure fills it, so 10 pt text shows at about 15 px.
+BOOK_STYLE = {
+    "figure.figsize": (7.0, 4.5),
+    "figure.dpi": 200,  # 2x, sharp on high-density screens
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+}
+
+
+def use_book_style():
+    """Size figures for the book's page: 7 x 4.5 in, PNG at 200 dpi (2x).
+
+    The rules are those of NOTEBOOKS.md, "Figures": single panels fill the
+    text column, at most two panels side by side, text at least 9 pt.
+    """
+    plt.rcParams.update(BOOK_STYLE)
+
+
 def _axes(ax):
-    return plt.subplots(figsize=(6, 4.5))[1] if ax is None else ax
+    return plt.subplots()[1] if ax is None else ax
 
 
-def contour(problem, xlim=(-2.0, 2.0), ylim=(-1.0, 3.0), ax=None, levels: int = 30, log: bool = True,
-            resolution: int = 200):
+def contour(
+    problem,
+    xlim=(-2.0, 2.0),
+    ylim=(-1.0, 3.0),
+    ax=None,
+    levels: int = 30,
+    log: bool = True,
+    resolution: int = 200,
+):
     """Filled contours of a 2-D ``problem`` over ``xlim`` x ``ylim``.
 
     With ``log`` the levels are spaced evenly in log10(f - f_min + floor), floor = 1e-6 (f_max - f_min) on
     the grid, which shows both the valley floor and the steep walls of functions such as Rosenbrock.
     """
     if problem.dim != 2:
-        raise ValueError(f"problem must be 2-D for a contour plot, got dim = {problem.dim}")
+        raise ValueError(
+            f"problem must be 2-D for a contour plot, got dim = {problem.dim}"
+        )
     ax = _axes(ax)
     xs, ys = np.linspace(*xlim, resolution), np.linspace(*ylim, resolution)
     grid_x, grid_y = np.meshgrid(xs, ys)
-    z = problem.values(np.column_stack([grid_x.ravel(), grid_y.ravel()])).reshape(grid_x.shape)
+    z = problem.values(
+        np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    ).reshape(grid_x.shape)
     if log:
         z = np.log10(z - z.min() + max(1e-6 * (z.max() - z.min()), 1e-12))
     filled = ax.contourf(grid_x, grid_y, z, levels=levels, cmap="viridis")
-    ax.contour(grid_x, grid_y, z, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
+    ax.contour(
+        grid_x,
+        grid_y,
+        z,
+        levels=levels,
+        colors="white",
+        linewidths=0.3,
+        alpha=0.5,
+    )
     ax.figure.colorbar(filled, ax=ax, label="log10(f - min f)" if log else "f")
     ax.set(xlabel="$x_1$", ylabel="$x_2$", xlim=xlim, ylim=ylim)
     return ax
 
 
-def trajectories(paths: dict, ax=None, marker: str = "o", markersize: float = 3):
+def trajectories(
+    paths: dict, ax=None, marker: str = "o", markersize: float = 3
+):
     """Draw each path (an array (T, 2) of iterates) with its label; the start is a square, the end a star."""
     ax = _axes(ax)
     for label, path in paths.items():
         path = np.asarray(path)
-        (line,) = ax.plot(path[:, 0], path[:, 1], marker=marker, markersize=markersize, lw=1.2, label=label)
+        (line,) = ax.plot(
+            path[:, 0],
+            path[:, 1],
+            marker=marker,
+            markersize=markersize,
+            lw=1.2,
+            label=label,
+        )
         ax.plot(*path[0], "s", color=line.get_color(), markersize=6)
-        ax.plot(*path[-1], "*", color=line.get_color(), markersize=12, markeredgecolor="black")
+        ax.plot(
+            *path[-1],
+            "*",
+            color=line.get_color(),
+            markersize=12,
+            markeredgecolor="black",
+        )
     ax.legend(loc="best", fontsize=8)
     return ax
 
 
-def contour_with_trajectories(problem, paths: dict, xlim, ylim, title: str = "", ax=None, markersize: float = 3,
-                              **contour_options):
+def contour_with_trajectories(
+    problem,
+    paths: dict,
+    xlim,
+    ylim,
+    title: str = "",
+    ax=None,
+    markersize: float = 3,
+    **contour_options,
+):
     """Contours of ``problem`` with optimizer trajectories on top; marks ``problem.x_star`` when known.
 
     ``contour_options`` go to :func:`contour` (levels, log, resolution).
     """
     ax = contour(problem, xlim, ylim, ax=ax, **contour_options)
     if getattr(problem, "x_star", None) is not None:
-        ax.plot(*problem.x_star, "x", color="red", markersize=10, mew=2, label="$x^*$")
+        ax.plot(
+            *problem.x_star,
+            "x",
+            color="red",
+            markersize=10,
+            mew=2,
+            label="$x^*$",
+        )
     trajectories(paths, ax=ax, markersize=markersize)
     ax.set_title(title)
     return ax
 
 
-def against_bound(measured, bound, ax=None, t=None, ylabel: str = "$f(x_t) - f^*$", title: str = "",
-                  measured_label: str = "measured", bound_label: str = "bound"):
+def against_bound(
+    measured,
+    bound,
+    ax=None,
+    t=None,
+    ylabel: str = "$f(x_t) - f^*$",
+    title: str = "",
+    measured_label: str = "measured",
+    bound_label: str = "bound",
+):
     """A measured sequence and its theoretical bound on log-linear axes (the bound dashed)."""
     ax = _axes(ax)
     measured = np.asarray(measured, dtype=float)
     t = np.arange(len(measured)) if t is None else np.asarray(t)
     ax.semilogy(t, measured, lw=2, label=measured_label)
-    ax.semilogy(t, np.broadcast_to(bound, t.shape), "--", color="black", lw=1.5, label=bound_label)
+    ax.semilogy(
+        t,
+        np.broadcast_to(bound, t.shape),
+        "--",
+        color="black",
+        lw=1.5,
+        label=bound_label,
+    )
     ax.set(xlabel="iteration $t$", ylabel=ylabel, title=title)
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     return ax
 
 
-def loss_curves(curves: dict, ax=None, xlabel: str = "iteration $t$", ylabel: str = "$f(x_t)$",
-                title: str = "", log: bool = True):
+def loss_curves(
+    curves: dict,
+    ax=None,
+    xlabel: str = "iteration $t$",
+    ylabel: str = "$f(x_t)$",
+    title: str = "",
+    log: bool = True,
+):
     """One line per labelled curve (label -> sequence of values), log y axis by default."""
     ax = _axes(ax)
     for label, values in curves.items():
@@ -92,8 +184,15 @@ def loss_curves(curves: dict, ax=None, xlabel: str = "iteration $t$", ylabel: st
     return ax
 
 
-def against_bounds(curves: dict, ax=None, t=None, ylabel: str = "$f(x_t) - f^*$", title: str = "",
-                   logx: bool = False, bound_label: str = "dashed: bound"):
+def against_bounds(
+    curves: dict,
+    ax=None,
+    t=None,
+    ylabel: str = "$f(x_t) - f^*$",
+    title: str = "",
+    logx: bool = False,
+    bound_label: str = "dashed: bound",
+):
     """Several measured sequences, each with its bound dashed in the same colour, on a log y axis.
 
     ``curves`` maps a label to (measured, bound); ``t`` (shared) defaults to 0, 1, ... for each curve.
@@ -103,7 +202,13 @@ def against_bounds(curves: dict, ax=None, t=None, ylabel: str = "$f(x_t) - f^*$"
         measured = np.asarray(measured, dtype=float)
         steps = np.arange(len(measured)) if t is None else np.asarray(t)
         (line,) = ax.plot(steps, measured, lw=2, label=label)
-        ax.plot(steps, np.broadcast_to(bound, steps.shape), "--", color=line.get_color(), lw=1.3)
+        ax.plot(
+            steps,
+            np.broadcast_to(bound, steps.shape),
+            "--",
+            color=line.get_color(),
+            lw=1.3,
+        )
     ax.plot([], [], "--", color="gray", label=bound_label)
     ax.set_yscale("log")
     if logx:
@@ -114,7 +219,9 @@ def against_bounds(curves: dict, ax=None, t=None, ylabel: str = "$f(x_t) - f^*$"
     return ax
 
 
-def iterates_1d(problem, paths: dict, xlim, ax=None, title: str = "", resolution: int = 300):
+def iterates_1d(
+    problem, paths: dict, xlim, ax=None, title: str = "", resolution: int = 300
+):
     """A 1-D ``problem``'s graph with each path (a sequence of scalar iterates) drawn on it, step by step.
 
     Consecutive iterates are joined by straight lines; the start is a square, the last point a star.
@@ -123,19 +230,35 @@ def iterates_1d(problem, paths: dict, xlim, ax=None, title: str = "", resolution
         raise ValueError(f"problem must be 1-D, got dim = {problem.dim}")
     ax = _axes(ax)
     grid = np.linspace(*xlim, resolution)
-    ax.plot(grid, problem.values(grid[:, None]), color="black", lw=1.5, label="$f$")
+    ax.plot(
+        grid, problem.values(grid[:, None]), color="black", lw=1.5, label="$f$"
+    )
     for label, path in paths.items():
         path = np.asarray(path, dtype=float).ravel()
         values = problem.values(path[:, None])
         (line,) = ax.plot(path, values, "o-", lw=1, markersize=4, label=label)
         ax.plot(path[0], values[0], "s", color=line.get_color(), markersize=7)
-        ax.plot(path[-1], values[-1], "*", color=line.get_color(), markersize=12, markeredgecolor="black")
+        ax.plot(
+            path[-1],
+            values[-1],
+            "*",
+            color=line.get_color(),
+            markersize=12,
+            markeredgecolor="black",
+        )
     ax.set(xlabel="$x$", ylabel="$f(x)$", xlim=xlim, title=title)
     return ax
 
 
-def against_lr(lrs, curves: dict, marks: dict | None = None, ax=None, ylabel: str = "", title: str = "",
-               log: bool = False):
+def against_lr(
+    lrs,
+    curves: dict,
+    marks: dict | None = None,
+    ax=None,
+    ylabel: str = "",
+    title: str = "",
+    log: bool = False,
+):
     """Quantities measured at each learning rate (``curves``: label -> values, one per lr) against lr.
 
     ``marks`` (label -> lr) are drawn as labelled vertical dashed lines, e.g. {"2/L": 2 / L}. A label that
@@ -146,10 +269,18 @@ def against_lr(lrs, curves: dict, marks: dict | None = None, ax=None, ylabel: st
     for label, values in curves.items():
         values = np.asarray(values, dtype=float)
         if values.shape != lrs.shape:
-            raise ValueError(f"curves[{label!r}] must have one value per lr, {lrs.shape}, got {values.shape}")
-        style = dict(color="black", lw=1) if label.startswith("theory") else dict(marker="o", markersize=3, ls="none")
+            raise ValueError(
+                f"curves[{label!r}] must have one value per lr, {lrs.shape}, got {values.shape}"
+            )
+        style = (
+            dict(color="black", lw=1)
+            if label.startswith("theory")
+            else dict(marker="o", markersize=3, ls="none")
+        )
         ax.plot(lrs, values, label=label, **style)
-    for (label, lr), style in zip((marks or {}).items(), ("--", ":", "-.", (0, (5, 1)))):
+    for (label, lr), style in zip(
+        (marks or {}).items(), ("--", ":", "-.", (0, (5, 1)))
+    ):
         ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
     if log:
         ax.set_yscale("log")
@@ -159,20 +290,47 @@ def against_lr(lrs, curves: dict, marks: dict | None = None, ax=None, ylabel: st
     return ax
 
 
-def sweep_results(sweeps: dict, f_star: float = 0.0, marks: dict | None = None, ax=None, title: str = "",
-                  ylabel: str = "final $f - f^*$"):
+def sweep_results(
+    sweeps: dict,
+    f_star: float = 0.0,
+    marks: dict | None = None,
+    ax=None,
+    title: str = "",
+    ylabel: str = "final $f - f^*$",
+):
     """Learning-rate sweeps (label -> :class:`gdbook.sweeps.Sweep`): final f - f_star against lr, log-log.
 
     A diverged run is drawn as a cross (in its sweep's colour) at the top of the plot; ``marks`` (label -> lr) are
     vertical dashed lines, e.g. {"2/L": 2 / L}.
     """
     ax = _axes(ax)
-    top = max(float(np.nanmax(s.final - f_star)) for s in sweeps.values() if not np.all(s.diverged)) * 3
+    top = (
+        max(
+            float(np.nanmax(s.final - f_star))
+            for s in sweeps.values()
+            if not np.all(s.diverged)
+        )
+        * 3
+    )
     for label, sweep in sweeps.items():
-        (line,) = ax.loglog(sweep.lrs, sweep.final - f_star, "o-", lw=1.5, markersize=4, label=label)
+        (line,) = ax.loglog(
+            sweep.lrs,
+            sweep.final - f_star,
+            "o-",
+            lw=1.5,
+            markersize=4,
+            label=label,
+        )
         if np.any(sweep.diverged):
-            ax.plot(sweep.lrs[sweep.diverged], np.full(int(sweep.diverged.sum()), top), "x", color=line.get_color(),
-                    markersize=9, mew=2.5, label=f"{label}: diverged")
+            ax.plot(
+                sweep.lrs[sweep.diverged],
+                np.full(int(sweep.diverged.sum()), top),
+                "x",
+                color=line.get_color(),
+                markersize=9,
+                mew=2.5,
+                label=f"{label}: diverged",
+            )
     for (label, lr), style in zip((marks or {}).items(), ("--", ":", "-.")):
         ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
     ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
@@ -188,18 +346,41 @@ class OfflineAnimation(FuncAnimation):
     dropped and each icon replaced by a Unicode symbol, so the page works offline and in the built book.
     """
 
-    _ICONS = {"fa-minus": "&minus;", "fa-fast-backward": "&#x23EE;", "fa-step-backward": "&#x23F4;",
-              "fa-play fa-flip-horizontal": "&#x25C0;", "fa-pause": "&#x23F8;", "fa-play": "&#x25B6;",
-              "fa-step-forward": "&#x23F5;", "fa-fast-forward": "&#x23ED;", "fa-plus": "+"}
+    _ICONS = {
+        "fa-minus": "&minus;",
+        "fa-fast-backward": "&#x23EE;",
+        "fa-step-backward": "&#x23F4;",
+        "fa-play fa-flip-horizontal": "&#x25C0;",
+        "fa-pause": "&#x23F8;",
+        "fa-play": "&#x25B6;",
+        "fa-step-forward": "&#x23F5;",
+        "fa-fast-forward": "&#x23ED;",
+        "fa-plus": "+",
+    }
 
     def to_jshtml(self, *args, **kwargs) -> str:
-        html = re.sub(r"""<link\s+rel="stylesheet"\s+href="(?:https?:)?//[^"]*">""", "",
-                      super().to_jshtml(*args, **kwargs))
-        return re.sub(r'<i class="fa ([^"]+)"></i>', lambda m: self._ICONS.get(m.group(1), "&#x25CF;"), html)
+        html = re.sub(
+            r"""<link\s+rel="stylesheet"\s+href="(?:https?:)?//[^"]*">""",
+            "",
+            super().to_jshtml(*args, **kwargs),
+        )
+        return re.sub(
+            r'<i class="fa ([^"]+)"></i>',
+            lambda m: self._ICONS.get(m.group(1), "&#x25CF;"),
+            html,
+        )
 
 
-def animate_trajectories(problem, paths: dict, xlim, ylim, frames: int | None = None, interval: int = 100,
-                         title: str = "", **contour_options) -> OfflineAnimation:
+def animate_trajectories(
+    problem,
+    paths: dict,
+    xlim,
+    ylim,
+    frames: int | None = None,
+    interval: int = 100,
+    title: str = "",
+    **contour_options,
+) -> OfflineAnimation:
     """The trajectories of :func:`contour_with_trajectories` drawn step by step, as an animation.
 
     Frame k (k = 0 .. frames-1) shows the first ceil((k + 1) T / frames) iterates of every path, T the length
@@ -209,28 +390,57 @@ def animate_trajectories(problem, paths: dict, xlim, ylim, frames: int | None = 
     """
     if not paths:
         raise ValueError("paths must hold at least one path")
-    paths = {label: np.asarray(path, dtype=float) for label, path in paths.items()}
+    paths = {
+        label: np.asarray(path, dtype=float) for label, path in paths.items()
+    }
     for label, path in paths.items():
         if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
-            raise ValueError(f"paths[{label!r}] must have shape (T, 2) with T >= 1, got {path.shape}")
+            raise ValueError(
+                f"paths[{label!r}] must have shape (T, 2) with T >= 1, got {path.shape}"
+            )
     longest = max(len(path) for path in paths.values())
-    frames = longest if frames is None else _validate.integer("frames", frames, low=1)
+    frames = (
+        longest
+        if frames is None
+        else _validate.integer("frames", frames, low=1)
+    )
     interval = _validate.integer("interval", interval, low=1)
     ax = contour(problem, xlim, ylim, **contour_options)
     ax.set_title(title)
     if getattr(problem, "x_star", None) is not None:
-        ax.plot(*problem.x_star, "x", color="red", markersize=10, mew=2, label="$x^*$")
-    lines = {label: ax.plot([], [], "o-", markersize=3, lw=1.2, label=label)[0] for label in paths}
-    heads = {label: ax.plot([], [], "o", color=line.get_color(), markersize=8, markeredgecolor="black")[0]
-             for label, line in lines.items()}
+        ax.plot(
+            *problem.x_star,
+            "x",
+            color="red",
+            markersize=10,
+            mew=2,
+            label="$x^*$",
+        )
+    lines = {
+        label: ax.plot([], [], "o-", markersize=3, lw=1.2, label=label)[0]
+        for label in paths
+    }
+    heads = {
+        label: ax.plot(
+            [],
+            [],
+            "o",
+            color=line.get_color(),
+            markersize=8,
+            markeredgecolor="black",
+        )[0]
+        for label, line in lines.items()
+    }
     ax.legend(loc="best", fontsize=8)
     stops = np.ceil(np.arange(1, frames + 1) * longest / frames).astype(int)
 
     def draw(k):
         for label, path in paths.items():
-            shown = path[:stops[k]]
+            shown = path[: stops[k]]
             lines[label].set_data(shown[:, 0], shown[:, 1])
             heads[label].set_data(shown[-1:, 0], shown[-1:, 1])
 
     plt.close(ax.figure)
-    return OfflineAnimation(ax.figure, draw, frames=frames, interval=interval, blit=False)
+    return OfflineAnimation(
+        ax.figure, draw, frames=frames, interval=interval, blit=False
+    )

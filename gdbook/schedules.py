@@ -25,7 +25,15 @@ from typing import Callable, Union
 from . import _validate
 from ._parameters import ShowsParameters
 
-__all__ = ["Schedule", "constant", "step_decay", "exponential", "inverse_time", "cosine", "linear_warmup"]
+__all__ = [
+    "Schedule",
+    "constant",
+    "step_decay",
+    "exponential",
+    "inverse_time",
+    "cosine",
+    "linear_warmup",
+]
 
 
 class Schedule(ShowsParameters):
@@ -68,7 +76,7 @@ class exponential(Schedule):
         self.gamma = _validate.real("gamma", gamma, low=0.0, high=1.0)
 
     def _value(self, t):
-        return self.lr * self.gamma ** t
+        return self.lr * self.gamma**t
 
 
 class inverse_time(Schedule):
@@ -107,7 +115,12 @@ class cosine(Schedule):
     def _value(self, t):
         if t >= self.t_max:
             return self.lr_min
-        return self.lr_min + (self.lr - self.lr_min) * (1 + math.cos(math.pi * t / self.t_max)) / 2
+        return (
+            self.lr_min
+            + (self.lr - self.lr_min)
+            * (1 + math.cos(math.pi * t / self.t_max))
+            / 2
+        )
 
 
 class linear_warmup(Schedule):
@@ -115,22 +128,38 @@ class linear_warmup(Schedule):
     then base(t); ``base`` is the wrapped schedule, or a constant when given a number.
     """
 
-    def __init__(self, schedule_or_lr: Union[float, Callable[[int], float]], warmup_steps: int,
-                 start_factor: float = 0.0):
+    def __init__(
+        self,
+        schedule_or_lr: Union[float, Callable[[int], float]],
+        warmup_steps: int,
+        start_factor: float = 0.0,
+    ):
         if isinstance(schedule_or_lr, numbers.Real):
             schedule_or_lr = constant(schedule_or_lr)
         elif not callable(schedule_or_lr):
-            raise TypeError("schedule_or_lr must be a number or a schedule t -> lr, "
-                            f"got {type(schedule_or_lr).__name__}")
+            raise TypeError(
+                "schedule_or_lr must be a number or a schedule t -> lr, "
+                f"got {type(schedule_or_lr).__name__}"
+            )
         self.schedule = schedule_or_lr
-        self.warmup_steps = _validate.integer("warmup_steps", warmup_steps, low=0)
-        self.start_factor = _validate.real("start_factor", start_factor, low=0.0, high=1.0)
+        self.warmup_steps = _validate.integer(
+            "warmup_steps", warmup_steps, low=0
+        )
+        self.start_factor = _validate.real(
+            "start_factor", start_factor, low=0.0, high=1.0
+        )
 
     def __repr__(self) -> str:
         return f"linear_warmup({self.schedule!r}, warmup_steps={self.warmup_steps!r}, start_factor={self.start_factor!r})"
 
     def _value(self, t):
-        lr = _validate.real(f"the wrapped schedule's value at step {t}", self.schedule(t), low=0.0)
+        lr = _validate.real(
+            f"the wrapped schedule's value at step {t}",
+            self.schedule(t),
+            low=0.0,
+        )
         if t >= self.warmup_steps:
             return lr
-        return lr * (self.start_factor + (1 - self.start_factor) * t / self.warmup_steps)
+        return lr * (
+            self.start_factor + (1 - self.start_factor) * t / self.warmup_steps
+        )

@@ -47,17 +47,25 @@ def _cholesky_solve(factor, rhs):
 class Newton(Method):
     """Newton's method; ``damped=True`` chooses the step by Armijo backtracking from a = 1."""
 
-    def __init__(self, damped: bool = True, c1: float = 1e-4, shrink: float = 0.5):
+    def __init__(
+        self, damped: bool = True, c1: float = 1e-4, shrink: float = 0.5
+    ):
         self.damped = _validate.flag("damped", damped)
-        self.c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
-        self.shrink = _validate.real("shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.c1 = _validate.real(
+            "c1", c1, low=0.0, high=1.0, low_open=True, high_open=True
+        )
+        self.shrink = _validate.real(
+            "shrink", shrink, low=0.0, high=1.0, low_open=True, high_open=True
+        )
 
     def step(self, problem, x, state):
         g = problem.grad(x)
         p, tau = newton_direction(problem.hessian(x), g)
         step = 1.0
         if self.damped:
-            step = backtracking(problem, x, p, problem.value(x), g, step, self.c1, self.shrink).step
+            step = backtracking(
+                problem, x, p, problem.value(x), g, step, self.c1, self.shrink
+            ).step
         return x + step * p, step, {"tau": tau}
 
 
@@ -82,7 +90,9 @@ def two_loop(g: np.ndarray, s_pairs, y_pairs) -> np.ndarray:
     return q
 
 
-def compact_product(g: np.ndarray, S: np.ndarray, Y: np.ndarray, R: np.ndarray, YY: np.ndarray) -> np.ndarray:
+def compact_product(
+    g: np.ndarray, S: np.ndarray, Y: np.ndarray, R: np.ndarray, YY: np.ndarray
+) -> np.ndarray:
     """H_k g, the same vector as :func:`two_loop`, from matrix-vector products with the stacked pairs.
 
     S, Y hold the pairs in their rows (oldest first), R is the upper triangle of S Y^T
@@ -94,10 +104,12 @@ def compact_product(g: np.ndarray, S: np.ndarray, Y: np.ndarray, R: np.ndarray, 
     if len(S) == 0:
         return g.copy()
     gamma = R[-1, -1] / YY[-1, -1]
-    from scipy.linalg.lapack import dtrtrs  # imported here so that `import gdbook` does not load scipy.linalg
+    from scipy.linalg.lapack import (
+        dtrtrs,
+    )  # imported here so that `import gdbook` does not load scipy.linalg
 
     alpha = dtrtrs(R, S @ g)[0]
-    upper_t_alpha = R.T @ alpha - np.diagonal(R) * alpha          # U^T alpha
+    upper_t_alpha = R.T @ alpha - np.diagonal(R) * alpha  # U^T alpha
     beta = dtrtrs(R, gamma * (Y @ g - YY @ alpha) + upper_t_alpha, trans=1)[0]
     return gamma * (g - alpha @ Y) + (alpha - beta) @ S
 
@@ -105,11 +117,14 @@ def compact_product(g: np.ndarray, S: np.ndarray, Y: np.ndarray, R: np.ndarray, 
 def _append_pair(memory: int, S, Y, R, YY, s, y):
     """The stacks S, Y, R, YY of :func:`compact_product` after storing (s, y), dropping the oldest if full."""
     drop = max(len(S) + 1 - memory, 0)
-    S, Y = np.concatenate((S[drop:], s[None])), np.concatenate((Y[drop:], y[None]))
+    S, Y = (
+        np.concatenate((S[drop:], s[None])),
+        np.concatenate((Y[drop:], y[None])),
+    )
     k = len(S)
     R_new, YY_new = np.zeros((k, k)), np.empty((k, k))
     R_new[:-1, :-1], YY_new[:-1, :-1] = R[drop:, drop:], YY[drop:, drop:]
-    R_new[:, -1] = S @ y                       # s_i^T y for every stored s_i, the newest included
+    R_new[:, -1] = S @ y  # s_i^T y for every stored s_i, the newest included
     YY_new[:, -1] = YY_new[-1, :] = Y @ y
     return S, Y, R_new, YY_new
 
@@ -127,23 +142,46 @@ class LBFGS(Method):
 
     def __init__(self, memory: int = 10, c1: float = 1e-4, c2: float = 0.9):
         self.memory = _validate.integer("memory", memory, low=1)
-        self.c1 = _validate.real("c1", c1, low=0.0, high=1.0, low_open=True, high_open=True)
-        self.c2 = _validate.real("c2", c2, low=self.c1, high=1.0, low_open=True, high_open=True)
+        self.c1 = _validate.real(
+            "c1", c1, low=0.0, high=1.0, low_open=True, high_open=True
+        )
+        self.c2 = _validate.real(
+            "c2", c2, low=self.c1, high=1.0, low_open=True, high_open=True
+        )
 
     def init(self, problem, x) -> dict:
         n = len(x)
-        return {"S": np.empty((0, n)), "Y": np.empty((0, n)), "R": np.empty((0, 0)), "YY": np.empty((0, 0))}
+        return {
+            "S": np.empty((0, n)),
+            "Y": np.empty((0, n)),
+            "R": np.empty((0, 0)),
+            "YY": np.empty((0, 0)),
+        }
 
     def step(self, problem, x, state):
         f, g = problem.value(x), problem.grad(x)
-        d = -compact_product(g, state["S"], state["Y"], state["R"], state["YY"])
-        if len(state["S"]) and not np.dot(g, d) < 0:  # round-off spoiled the pairs: restart from -g
+        d = -compact_product(
+            g, state["S"], state["Y"], state["R"], state["YY"]
+        )
+        if (
+            len(state["S"]) and not np.dot(g, d) < 0
+        ):  # round-off spoiled the pairs: restart from -g
             state, d = self.init(problem, x), -g
-        initial = 1.0 if len(state["S"]) else 1.0 / max(np.linalg.norm(g), 1e-300)
+        initial = (
+            1.0 if len(state["S"]) else 1.0 / max(np.linalg.norm(g), 1e-300)
+        )
         search = strong_wolfe(problem, x, d, f, g, initial, self.c1, self.c2)
         x_new = x + search.step * d
         s, y = x_new - x, search.g - g
         if np.dot(s, y) > 1e-10 * np.dot(y, y):
-            stacks = _append_pair(self.memory, state["S"], state["Y"], state["R"], state["YY"], s, y)
+            stacks = _append_pair(
+                self.memory,
+                state["S"],
+                state["Y"],
+                state["R"],
+                state["YY"],
+                s,
+                y,
+            )
             state = dict(zip(("S", "Y", "R", "YY"), stacks))
         return x_new, search.step, state

@@ -40,7 +40,9 @@ class Sweep:
     def best_lr(self) -> float:
         """The learning rate with the lowest final loss among the runs that did not diverge."""
         if np.all(self.diverged):
-            raise ValueError("every run diverged: there is no best learning rate; try smaller ones")
+            raise ValueError(
+                "every run diverged: there is no best learning rate; try smaller ones"
+            )
         return float(self.lrs[np.nanargmin(self.final)])
 
     @property
@@ -61,12 +63,23 @@ def _optimizer_factory(method) -> Callable[[float], Optimizer]:
         return method
     if isinstance(method, str):
         return optim.by_name(method)
-    raise ValueError(f"method must be one of {', '.join(optim.NAMES)} or a callable lr -> optimizer; "
-                     f"got {method!r}")
+    raise ValueError(
+        f"method must be one of {', '.join(optim.NAMES)} or a callable lr -> optimizer; "
+        f"got {method!r}"
+    )
 
 
-def lr_sweep(problem, x0, lrs: Sequence[float], method="gd", *, max_iter: int = 100,
-             batch_size: int | None = None, seeds: Sequence[int] = (0,), average_last: int = 1) -> Sweep:
+def lr_sweep(
+    problem,
+    x0,
+    lrs: Sequence[float],
+    method="gd",
+    *,
+    max_iter: int = 100,
+    batch_size: int | None = None,
+    seeds: Sequence[int] = (0,),
+    average_last: int = 1,
+) -> Sweep:
     """Run ``method`` from ``x0`` for ``max_iter`` steps at each learning rate in ``lrs``.
 
     method: a name from :data:`gdbook.optim.NAMES` ("gd", "adam", ...), or a callable ``lr -> optimizer`` (e.g.
@@ -74,13 +87,20 @@ def lr_sweep(problem, x0, lrs: Sequence[float], method="gd", *, max_iter: int = 
     steps use mini-batch gradients; each seed draws its own batches, and the final losses are averaged
     over ``seeds``. The whole budget is used: no early stop on a small gradient (tol = 0).
     """
-    lrs = np.sort(np.array([_validate.real("lrs", lr, low=0.0, low_open=True) for lr in lrs], dtype=float))
+    lrs = np.sort(
+        np.array(
+            [_validate.real("lrs", lr, low=0.0, low_open=True) for lr in lrs],
+            dtype=float,
+        )
+    )
     if lrs.size == 0:
         raise ValueError("lrs must hold at least one learning rate")
     max_iter = _validate.integer("max_iter", max_iter, low=1)
     average_last = _validate.integer("average_last", average_last, low=1)
     if average_last > max_iter + 1:
-        raise ValueError(f"average_last must be <= max_iter + 1 = {max_iter + 1}, got {average_last}")
+        raise ValueError(
+            f"average_last must be <= max_iter + 1 = {max_iter + 1}, got {average_last}"
+        )
     seeds = [_validate.integer("seeds", seed, low=0) for seed in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
@@ -89,8 +109,15 @@ def lr_sweep(problem, x0, lrs: Sequence[float], method="gd", *, max_iter: int = 
     for lr in lrs:
         ends, bad = [], False
         for k, seed in enumerate(seeds):
-            result = minimize(problem, x0, make(float(lr)), max_iter=max_iter, tol=0.0, batch_size=batch_size,
-                              seed=seed)
+            result = minimize(
+                problem,
+                x0,
+                make(float(lr)),
+                max_iter=max_iter,
+                tol=0.0,
+                batch_size=batch_size,
+                seed=seed,
+            )
             f = result.history["f"]
             if k == 0:
                 curves.append(f)
@@ -99,4 +126,6 @@ def lr_sweep(problem, x0, lrs: Sequence[float], method="gd", *, max_iter: int = 
             ends.append(end)
         diverged.append(bad)
         final.append(np.nan if bad else float(np.mean(ends)))
-    return Sweep(lrs, np.array(final), np.array(diverged), tuple(curves), max_iter)
+    return Sweep(
+        lrs, np.array(final), np.array(diverged), tuple(curves), max_iter
+    )

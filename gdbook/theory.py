@@ -34,7 +34,9 @@ def _times(t, low: int = 0) -> np.ndarray:
     """The iteration counts ``t`` (a number or an array) as floats, each finite and >= ``low``."""
     times = np.asarray(t, dtype=float)
     if not np.all(np.isfinite(times)) or np.any(times < low):
-        raise ValueError(f"t must hold finite iteration counts >= {low}, got {t!r}")
+        raise ValueError(
+            f"t must hold finite iteration counts >= {low}, got {t!r}"
+        )
     return times
 
 
@@ -57,7 +59,9 @@ def optimal_step(L: float, mu: float) -> float:
 def quadratic_contraction(lr: float, eigenvalues) -> float:
     """max_i |1 - lr*lambda_i|: the factor by which GD shrinks x - x* on a quadratic; > 1 means divergence."""
     lr = _step(lr, np.inf)
-    return float(np.max(np.abs(1.0 - lr * np.asarray(eigenvalues, dtype=float))))
+    return float(
+        np.max(np.abs(1.0 - lr * np.asarray(eigenvalues, dtype=float)))
+    )
 
 
 def descent_lemma(f, grad_norm, lr, L):
@@ -66,7 +70,9 @@ def descent_lemma(f, grad_norm, lr, L):
     The decrease is guaranteed only for 0 < lr < 2/L; for lr <= 1/L it is at least lr/2 ||g||^2.
     """
     L, lr = _smoothness(L), _step(lr, np.inf)
-    return np.asarray(f) - lr * (1.0 - L * lr / 2.0) * np.asarray(grad_norm) ** 2
+    return (
+        np.asarray(f) - lr * (1.0 - L * lr / 2.0) * np.asarray(grad_norm) ** 2
+    )
 
 
 def nonconvex_bound(t, lr, L, gap0):
@@ -75,7 +81,9 @@ def nonconvex_bound(t, lr, L, gap0):
     lr = _step(lr, 2.0 / L)
     if lr == 2.0 / L:
         raise ValueError(f"lr must be < 2/L = {2.0 / L:.6g}, got {lr}")
-    return _amount("gap0", gap0) / (_times(t, low=1) * lr * (1.0 - L * lr / 2.0))
+    return _amount("gap0", gap0) / (
+        _times(t, low=1) * lr * (1.0 - L * lr / 2.0)
+    )
 
 
 def convex_bound(t, lr, L, dist0):
@@ -84,8 +92,12 @@ def convex_bound(t, lr, L, dist0):
     Garrigos & Gower (2023), sec. 3; with lr = 1/L it reads L ||x_0 - x*||^2 / (2t).
     """
     lr = _step(lr, 1.0 / _smoothness(L))
-    with np.errstate(over="ignore"):  # an astronomical dist0 gives the bound inf, never OverflowError
-        return np.square(np.float64(_amount("dist0", dist0))) / (2.0 * lr * _times(t, low=1))
+    with np.errstate(
+        over="ignore"
+    ):  # an astronomical dist0 gives the bound inf, never OverflowError
+        return np.square(np.float64(_amount("dist0", dist0))) / (
+            2.0 * lr * _times(t, low=1)
+        )
 
 
 def strongly_convex_bound(t, lr, L, mu, gap0):
@@ -106,7 +118,9 @@ def optimal_step_distance_bound(t, L, mu, dist0):
     """
     L, mu = _smoothness(L, mu)
     kappa = L / mu
-    return _amount("dist0", dist0) * ((kappa - 1.0) / (kappa + 1.0)) ** _times(t)
+    return _amount("dist0", dist0) * ((kappa - 1.0) / (kappa + 1.0)) ** _times(
+        t
+    )
 
 
 def heavy_ball_parameters(L: float, mu: float) -> tuple[float, float]:
@@ -118,7 +132,9 @@ def heavy_ball_parameters(L: float, mu: float) -> tuple[float, float]:
     """
     L, mu = _smoothness(L, mu)
     root_kappa = np.sqrt(L / mu)
-    return 4.0 / (np.sqrt(L) + np.sqrt(mu)) ** 2, ((root_kappa - 1.0) / (root_kappa + 1.0)) ** 2
+    return 4.0 / (np.sqrt(L) + np.sqrt(mu)) ** 2, (
+        (root_kappa - 1.0) / (root_kappa + 1.0)
+    ) ** 2
 
 
 def nesterov_parameters(L: float, mu: float) -> tuple[float, float]:
@@ -149,7 +165,9 @@ def sgd_constant_step_bound(t, lr, L, mu, gap0, noise):
     L, mu = _smoothness(L, mu)
     lr = _step(lr, 1.0 / L)
     floor = sgd_gap_floor(lr, L, mu, noise)
-    return floor + (1.0 - lr * mu) ** _times(t) * (_amount("gap0", gap0) - floor)
+    return floor + (1.0 - lr * mu) ** _times(t) * (
+        _amount("gap0", gap0) - floor
+    )
 
 
 def sgd_diminishing_bound(t, beta, gamma, L, mu, gap0, noise):
@@ -159,12 +177,20 @@ def sgd_diminishing_bound(t, beta, gamma, L, mu, gap0, noise):
     beta/(gamma + 1) <= 1/L (Bottou, Curtis & Nocedal 2018, Theorem 4.7, with their k = t + 1).
     """
     L, mu = _smoothness(L, mu)
-    beta, gamma = _validate.real("beta", beta), _validate.real("gamma", gamma, low=0.0)
+    beta, gamma = (
+        _validate.real("beta", beta),
+        _validate.real("gamma", gamma, low=0.0),
+    )
     if beta * mu <= 1.0:
         raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
     if beta / (gamma + 1.0) > 1.0 / L:
-        raise ValueError(f"gamma must make the first step beta/(gamma+1) <= 1/L = {1.0 / L:.6g}")
-    nu = max(beta**2 * L * _amount("noise", noise) / (2.0 * (beta * mu - 1.0)), (gamma + 1.0) * _amount("gap0", gap0))
+        raise ValueError(
+            f"gamma must make the first step beta/(gamma+1) <= 1/L = {1.0 / L:.6g}"
+        )
+    nu = max(
+        beta**2 * L * _amount("noise", noise) / (2.0 * (beta * mu - 1.0)),
+        (gamma + 1.0) * _amount("gap0", gap0),
+    )
     return nu / (gamma + _times(t) + 1.0)
 
 
@@ -176,7 +202,9 @@ def quadratic_distance_bound(t, lr, L, mu, dist0):
     """
     L, mu = _smoothness(L, mu)
     lr = _step(lr, np.inf)
-    return _amount("dist0", dist0) * quadratic_contraction(lr, [mu, L]) ** _times(t)
+    return _amount("dist0", dist0) * quadratic_contraction(
+        lr, [mu, L]
+    ) ** _times(t)
 
 
 def divergence_lower_bound(t, lr, L, component):
@@ -187,7 +215,9 @@ def divergence_lower_bound(t, lr, L, component):
     """
     L = _smoothness(L)
     lr = _step(lr, np.inf)
-    return abs(_validate.real("component", component)) * abs(1.0 - lr * L) ** _times(t)
+    return abs(_validate.real("component", component)) * abs(
+        1.0 - lr * L
+    ) ** _times(t)
 
 
 def sgd_distance_floor(lr, mu, sigma_star_sq):
@@ -210,10 +240,14 @@ def sgd_distance_bound(t, lr, L_max, mu, dist0_sq, sigma_star_sq):
     L_max, mu = _smoothness(L_max, mu)
     lr = _step(lr, 1.0 / (2.0 * L_max))
     ball = sgd_distance_floor(lr, mu, sigma_star_sq)
-    return ball + (1.0 - lr * mu) ** _times(t) * (_amount("dist0_sq", dist0_sq) - ball)
+    return ball + (1.0 - lr * mu) ** _times(t) * (
+        _amount("dist0_sq", dist0_sq) - ball
+    )
 
 
-def sgd_robbins_monro_distance_bound(t, beta, gamma, L_max, mu, dist0_sq, sigma_star_sq):
+def sgd_robbins_monro_distance_bound(
+    t, beta, gamma, L_max, mu, dist0_sq, sigma_star_sq
+):
     """E||x_t - x*||^2 <= nu / (gamma + t + 1) for SGD with lr_t = beta / (gamma + t + 1), in the setting of
     :func:`sgd_distance_bound`; nu = max(2 beta^2 sigma*^2 / (beta mu - 1), (gamma + 1) ||x_0 - x*||^2).
 
@@ -221,13 +255,23 @@ def sgd_robbins_monro_distance_bound(t, beta, gamma, L_max, mu, dist0_sq, sigma_
     Monro's conditions sum lr_t = inf, sum lr_t^2 < inf (the induction of Bottou et al. 2018, Thm 4.7).
     """
     L_max, mu = _smoothness(L_max, mu)
-    beta, gamma = _validate.real("beta", beta), _validate.real("gamma", gamma, low=0.0)
+    beta, gamma = (
+        _validate.real("beta", beta),
+        _validate.real("gamma", gamma, low=0.0),
+    )
     if beta * mu <= 1.0:
         raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
-    if beta / (gamma + 1.0) > (1.0 + 1e-12) / (2.0 * L_max):  # slack for round-off in gamma
-        raise ValueError(f"gamma must make the first step beta/(gamma+1) <= 1/(2 L_max) = {0.5 / L_max:.6g}")
+    if beta / (gamma + 1.0) > (1.0 + 1e-12) / (
+        2.0 * L_max
+    ):  # slack for round-off in gamma
+        raise ValueError(
+            f"gamma must make the first step beta/(gamma+1) <= 1/(2 L_max) = {0.5 / L_max:.6g}"
+        )
     sigma_star_sq = _validate.real("sigma_star_sq", sigma_star_sq, low=0.0)
-    nu = max(2.0 * beta**2 * sigma_star_sq / (beta * mu - 1.0), (gamma + 1.0) * _amount("dist0_sq", dist0_sq))
+    nu = max(
+        2.0 * beta**2 * sigma_star_sq / (beta * mu - 1.0),
+        (gamma + 1.0) * _amount("dist0_sq", dist0_sq),
+    )
     return nu / (gamma + _times(t) + 1.0)
 
 
@@ -235,7 +279,9 @@ def _momentum_beta(beta) -> float:
     return _validate.real("beta", beta, low=0.0, high=1.0, high_open=True)
 
 
-def momentum_roots(lr, beta, eigenvalues, nesterov: bool = False) -> np.ndarray:
+def momentum_roots(
+    lr, beta, eigenvalues, nesterov: bool = False
+) -> np.ndarray:
     """The two roots z of each eigen-mode's characteristic polynomial, shape (len(eigenvalues), 2), complex.
 
     On f = 1/2 x^T A x - b^T x, each eigen-component e of x_t - x* (eigenvalue lam of A) obeys a scalar
@@ -249,7 +295,11 @@ def momentum_roots(lr, beta, eigenvalues, nesterov: bool = False) -> np.ndarray:
     beta = _momentum_beta(beta)
     lam = np.atleast_1d(np.asarray(eigenvalues, dtype=float))
     s = 1.0 - lr * lam
-    trace, det = ((1.0 + beta) * s, beta * s) if nesterov else (1.0 + beta - lr * lam, np.full_like(lam, beta))
+    trace, det = (
+        ((1.0 + beta) * s, beta * s)
+        if nesterov
+        else (1.0 + beta - lr * lam, np.full_like(lam, beta))
+    )
     root = np.sqrt((trace**2 - 4.0 * det).astype(complex))
     return np.stack([(trace + root) / 2.0, (trace - root) / 2.0], axis=-1)
 
@@ -262,7 +312,9 @@ def momentum_rate(lr, beta, eigenvalues, nesterov: bool = False) -> float:
     :func:`heavy_ball_parameters` it is (sqrt(k) - 1)/(sqrt(k) + 1); with :func:`nesterov_parameters`,
     1 - 1/sqrt(k) (a double root at lam = mu).
     """
-    return float(np.max(np.abs(momentum_roots(lr, beta, eigenvalues, nesterov))))
+    return float(
+        np.max(np.abs(momentum_roots(lr, beta, eigenvalues, nesterov)))
+    )
 
 
 def momentum_max_step(L: float, beta, nesterov: bool = False) -> float:
@@ -284,7 +336,9 @@ def iterations_to_tolerance(rate, tol):
     For rate = (k - 1)/(k + 1) (gradient descent, lr = 2/(L + mu)) this is about k/2 log(1/tol); for
     (sqrt(k) - 1)/(sqrt(k) + 1) (tuned heavy ball) about sqrt(k)/2 log(1/tol).
     """
-    tol = _validate.real("tol", tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    tol = _validate.real(
+        "tol", tol, low=0.0, high=1.0, low_open=True, high_open=True
+    )
     rate = np.asarray(rate, dtype=float)
     if np.any(~(rate > 0.0) | ~(rate < 1.0)):
         raise ValueError(f"rate must lie in (0, 1), got {rate}")

@@ -3,6 +3,7 @@ inspect.signature (annotations aside), and every public name of each module is l
 
 Usage: python tests/check_api_page.py book/api.md    (exit status 1 on any mismatch); tests/test_api_page.py runs it.
 """
+
 import ast
 import importlib
 import inspect
@@ -36,9 +37,15 @@ def shown_parameters(sig_text, namespace):
     args = tree.body[0].args
     out = []
     positional = args.posonlyargs + args.args
-    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(
+        args.defaults
+    )
     for a, d in zip(positional, defaults):
-        kind = "POSITIONAL_ONLY" if a in args.posonlyargs else "POSITIONAL_OR_KEYWORD"
+        kind = (
+            "POSITIONAL_ONLY"
+            if a in args.posonlyargs
+            else "POSITIONAL_OR_KEYWORD"
+        )
         out.append((a.arg, kind, evaluate(d, namespace)))
     if args.vararg:
         out.append((args.vararg.arg, "VAR_POSITIONAL", None))
@@ -54,13 +61,21 @@ def evaluate(node, namespace):
         return None
     if isinstance(node, ast.Constant) and node.value is Ellipsis:
         return ELLIPSIS
-    return ("value", eval(compile(ast.Expression(node), "<api.md>", "eval"), namespace))
+    return (
+        "value",
+        eval(compile(ast.Expression(node), "<api.md>", "eval"), namespace),
+    )
 
 
 def actual_parameters(obj, owner):
     sig = inspect.signature(obj)
     params = list(sig.parameters.values())
-    if inspect.isclass(owner) and not inspect.isclass(obj) and params and params[0].name in ("self", "cls"):
+    if (
+        inspect.isclass(owner)
+        and not inspect.isclass(obj)
+        and params
+        and params[0].name in ("self", "cls")
+    ):
         raw = inspect.getattr_static(owner, obj.__name__)
         if not isinstance(raw, staticmethod):
             params = params[1:]
@@ -77,7 +92,13 @@ def same_default(shown, actual):
     if shown is None or actual is None:
         return shown is actual
     a, b = shown[1], actual[1]
-    if inspect.isclass(a) or inspect.isclass(b) or isinstance(a, tuple) and a and hasattr(a[0], "__dataclass_fields__"):
+    if (
+        inspect.isclass(a)
+        or inspect.isclass(b)
+        or isinstance(a, tuple)
+        and a
+        and hasattr(a[0], "__dataclass_fields__")
+    ):
         return a is b or a == b
     return type(a) is type(b) and repr(a) == repr(b)
 
@@ -86,11 +107,19 @@ def reexported(value, module_name):
     """True when ``value`` is a constant imported from another gdbook module rather than defined here
     (gdbook.minimize and gdbook.sweeps import gdbook.optim.OPTIMIZERS, for example)."""
     for other_name, other in list(sys.modules.items()):
-        if other is None or other_name == module_name or not other_name.startswith("gdbook"):
+        if (
+            other is None
+            or other_name == module_name
+            or not other_name.startswith("gdbook")
+        ):
             continue
-        if other_name.startswith(module_name + "."):      # a package re-exporting its own submodule
+        if other_name.startswith(
+            module_name + "."
+        ):  # a package re-exporting its own submodule
             continue
-        if hasattr(other, "__all__") and any(getattr(other, n, None) is value for n in other.__all__):
+        if hasattr(other, "__all__") and any(
+            getattr(other, n, None) is value for n in other.__all__
+        ):
             return True
     return False
 
@@ -98,7 +127,11 @@ def reexported(value, module_name):
 def public_names(module_name):
     module = importlib.import_module(module_name)
     if module_name == "gdbook":
-        return {n for n in module.__all__ if not inspect.ismodule(getattr(module, n))}
+        return {
+            n
+            for n in module.__all__
+            if not inspect.ismodule(getattr(module, n))
+        }
     if hasattr(module, "__all__"):
         return set(module.__all__)
     names = set()
@@ -107,7 +140,9 @@ def public_names(module_name):
             continue
         if getattr(v, "__module__", None) == module_name:
             names.add(n)
-        elif n.isupper() and not callable(v) and not reexported(v, module_name):
+        elif (
+            n.isupper() and not callable(v) and not reexported(v, module_name)
+        ):
             names.add(n)
     return names
 
@@ -131,7 +166,9 @@ def main(path):
             try:
                 module, owner, obj = resolve(module_name, name)
             except (AttributeError, ImportError) as e:
-                errors.append(f"line {lineno}: {module_name}.{name} does not exist ({e})")
+                errors.append(
+                    f"line {lineno}: {module_name}.{name} does not exist ({e})"
+                )
                 continue
             checked_names += 1
             listed[module_name].add(name.split(".")[0])
@@ -142,25 +179,35 @@ def main(path):
             try:
                 shown = shown_parameters("(" + rest, namespace)
             except SyntaxError as e:
-                errors.append(f"line {lineno}: cannot parse the signature of {name}: {e}")
+                errors.append(
+                    f"line {lineno}: cannot parse the signature of {name}: {e}"
+                )
                 continue
             actual = actual_parameters(obj, owner)
             checked_sigs += 1
             if [(n, k) for n, k, _ in shown] != [(n, k) for n, k, _ in actual]:
-                errors.append(f"line {lineno}: {module_name}.{name}: parameters shown {[(n, k) for n, k, _ in shown]}"
-                              f" but the code has {[(n, k) for n, k, _ in actual]}")
+                errors.append(
+                    f"line {lineno}: {module_name}.{name}: parameters shown {[(n, k) for n, k, _ in shown]}"
+                    f" but the code has {[(n, k) for n, k, _ in actual]}"
+                )
                 continue
             for (n, _, d_shown), (_, _, d_actual) in zip(shown, actual):
                 if not same_default(d_shown, d_actual):
-                    errors.append(f"line {lineno}: {module_name}.{name}: default of {n} shown as "
-                                  f"{d_shown and d_shown[1] if d_shown is not ELLIPSIS else '...'!r} "
-                                  f"but is {d_actual and d_actual[1]!r}")
-    missing = {m: sorted(public_names(m) - names) for m, names in listed.items()}
+                    errors.append(
+                        f"line {lineno}: {module_name}.{name}: default of {n} shown as "
+                        f"{d_shown and d_shown[1] if d_shown is not ELLIPSIS else '...'!r} "
+                        f"but is {d_actual and d_actual[1]!r}"
+                    )
+    missing = {
+        m: sorted(public_names(m) - names) for m, names in listed.items()
+    }
     for m, names in missing.items():
         for n in names:
             errors.append(f"{m}.{n} is public but not listed")
-    print(f"{len(listed)} module sections, {checked_names} names found in the code, "
-          f"{checked_sigs} signatures compared with inspect.signature")
+    print(
+        f"{len(listed)} module sections, {checked_names} names found in the code, "
+        f"{checked_sigs} signatures compared with inspect.signature"
+    )
     for e in errors:
         print("ERROR", e)
     print("OK" if not errors else f"{len(errors)} problem(s)")

@@ -14,10 +14,15 @@ _LOADING = re.compile(
     r"""<(?P<tag>script|img|iframe|source|link)\b[^>]*?\b(?:src|href)\s*=\s*["'](?P<url>[^"']+)["'][^>]*>""",
     re.IGNORECASE,
 )
-_CSS_URL = re.compile(r"""@import\s+["']?(?P<url>(?:https?:)?//[^"')\s]+)|url\(\s*["']?(?P<url2>(?:https?:)?//[^"')\s]+)""")
+_CSS_URL = re.compile(
+    r"""@import\s+["']?(?P<url>(?:https?:)?//[^"')\s]+)|url\(\s*["']?(?P<url2>(?:https?:)?//[^"')\s]+)"""
+)
 _EXTERNAL = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
 # A script or style sheet URL in a string, e.g. a constant that inline JavaScript loads later.
-_ASSET_STRING = re.compile(r"""["'](?P<url>(?:https?:)?//[^"'\s]+\.(?:m?js|css)(?:\?[^"'\s]*)?)["']""", re.IGNORECASE)
+_ASSET_STRING = re.compile(
+    r"""["'](?P<url>(?:https?:)?//[^"'\s]+\.(?:m?js|css)(?:\?[^"'\s]*)?)["']""",
+    re.IGNORECASE,
+)
 
 
 def external_loads(html: str) -> list[str]:
@@ -25,8 +30,11 @@ def external_loads(html: str) -> list[str]:
     found = []
     for match in _LOADING.finditer(html):
         tag, url = match.group("tag").lower(), match.group("url")
-        if tag == "link" and not re.search(r"""rel\s*=\s*["'][^"']*(stylesheet|preload|icon|modulepreload)""",
-                                           match.group(0), re.IGNORECASE):
+        if tag == "link" and not re.search(
+            r"""rel\s*=\s*["'][^"']*(stylesheet|preload|icon|modulepreload)""",
+            match.group(0),
+            re.IGNORECASE,
+        ):
             continue
         if _EXTERNAL.match(url):
             found.append(url)
@@ -43,7 +51,9 @@ def check_tree(root: pathlib.Path) -> dict[str, list[str]]:
     offenders = {}
     for path in sorted(root.rglob("*")):
         if path.suffix in {".html", ".css"} and path.is_file():
-            urls = external_loads(path.read_text(encoding="utf-8", errors="replace"))
+            urls = external_loads(
+                path.read_text(encoding="utf-8", errors="replace")
+            )
             if urls:
                 offenders[str(path.relative_to(root))] = urls
     return offenders
@@ -57,7 +67,11 @@ def main(argv: list[str]) -> int:
     offenders = check_tree(root)
     for page, urls in offenders.items():
         print(f"{page}: {', '.join(sorted(set(urls)))}")
-    print(f"{len(offenders)} file(s) load external resources" if offenders else "all pages load only local resources")
+    print(
+        f"{len(offenders)} file(s) load external resources"
+        if offenders
+        else "all pages load only local resources"
+    )
     return 1 if offenders else 0
 
 

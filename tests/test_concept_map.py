@@ -18,11 +18,24 @@ def teardown_function():
 
 def test_the_book_map_is_valid_and_every_concept_feeds_the_update():
     by_key = cm.validate()
-    assert set(by_key) == {"data", "loss", "gradient", "curvature", "lr", "momentum", "adaptive", "update"}
+    assert set(by_key) == {
+        "data",
+        "loss",
+        "gradient",
+        "curvature",
+        "lr",
+        "momentum",
+        "adaptive",
+        "update",
+    }
     for key in by_key:
         if key != "update":
-            assert "update" in cm.reachable(key), f"{key} does not lead to the update"
-    assert "loss" in cm.reachable("update") and "update" in cm.reachable("update"), "the method must loop"
+            assert "update" in cm.reachable(key), (
+                f"{key} does not lead to the update"
+            )
+    assert "loss" in cm.reachable("update") and "update" in cm.reachable(
+        "update"
+    ), "the method must loop"
 
 
 def test_reachable_follows_direction():
@@ -34,13 +47,18 @@ def test_reachable_follows_direction():
 def test_describe_lists_each_link_once():
     lines = cm.describe()
     assert len(lines) == len(cm.LINKS)
-    assert "curvature --stable only if $\\alpha < 2/L$--> learning rate" in lines
+    assert (
+        "curvature --stable only if $\\alpha < 2/L$--> learning rate" in lines
+    )
 
 
-@pytest.mark.parametrize("links, match", [
-    ((cm.Link("loss", "nowhere", ""),), "nowhere"),
-    ((cm.Link("loss", "loss", ""),), "different"),
-])
+@pytest.mark.parametrize(
+    "links, match",
+    [
+        ((cm.Link("loss", "nowhere", ""),), "nowhere"),
+        ((cm.Link("loss", "loss", ""),), "different"),
+    ],
+)
 def test_validate_rejects_bad_links(links, match):
     with pytest.raises(ValueError, match=match):
         cm.validate(cm.CONCEPTS, links)
@@ -57,13 +75,19 @@ def test_draw_makes_one_box_and_one_arrow_each_with_its_label():
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
     assert len(boxes) == len(cm.CONCEPTS) and len(arrows) == len(cm.LINKS)
     texts = {t.get_text() for t in ax.texts}
-    assert {c.label for c in cm.CONCEPTS} <= texts and {k.label for k in cm.LINKS} <= texts
+    assert {c.label for c in cm.CONCEPTS} <= texts and {
+        k.label for k in cm.LINKS
+    } <= texts
     assert ax.get_title() == "map"
     position = {t.get_text(): np.array(t.get_position()) for t in ax.texts}
     xy = {c.key: np.array(c.xy) for c in cm.CONCEPTS}
     for link in cm.LINKS:
-        np.testing.assert_allclose(position[link.label],
-                                   cm._on_curve(xy[link.source], xy[link.target], link.bend, link.label_pos))
+        np.testing.assert_allclose(
+            position[link.label],
+            cm._on_curve(
+                xy[link.source], xy[link.target], link.bend, link.label_pos
+            ),
+        )
 
 
 def test_draw_keeps_every_box_and_label_inside_the_axes():

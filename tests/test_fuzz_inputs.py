@@ -14,13 +14,18 @@ from hypothesis import strategies as st
 from gdbook import schedules, theory
 from gdbook.optim import OPTIMIZERS
 
-ANY_FLOAT = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
-                      st.sampled_from([0.0, -0.0, 1e-300, 1e300, -1e-300]))
+ANY_FLOAT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**6), 10**6),
+    st.sampled_from([0.0, -0.0, 1e-300, 1e300, -1e-300]),
+)
 
 
 def astronomical(value) -> bool:
     """Legal values so large or so tiny that a result may overflow to inf by IEEE rules, correctly."""
-    return not np.isfinite(value) or abs(value) > 1e100 or 0 < abs(value) < 1e-100
+    return (
+        not np.isfinite(value) or abs(value) > 1e100 or 0 < abs(value) < 1e-100
+    )
 
 
 def clear_error_or(make, name, value):
@@ -29,17 +34,28 @@ def clear_error_or(make, name, value):
         with np.errstate(over="ignore" if astronomical(value) else "raise"):
             return make()
     except (ValueError, TypeError) as error:
-        assert name in str(error), f"the error for a bad {name} does not name it: {error}"
+        assert name in str(error), (
+            f"the error for a bad {name} does not name it: {error}"
+        )
         return None
 
 
-HYPER = sorted({(cls_name, name) for cls_name, cls in OPTIMIZERS.items()
-                for name, parameter in inspect.signature(cls).parameters.items()
-                if name == "lr" or isinstance(parameter.default, float)})
+HYPER = sorted(
+    {
+        (cls_name, name)
+        for cls_name, cls in OPTIMIZERS.items()
+        for name, parameter in inspect.signature(cls).parameters.items()
+        if name == "lr" or isinstance(parameter.default, float)
+    }
+)
 
 
-@pytest.mark.parametrize("method, name", HYPER, ids=[f"{m}-{n}" for m, n in HYPER])
-@settings(max_examples=100, deadline=None, derandomize=True)  # the same examples on every run
+@pytest.mark.parametrize(
+    "method, name", HYPER, ids=[f"{m}-{n}" for m, n in HYPER]
+)
+@settings(
+    max_examples=100, deadline=None, derandomize=True
+)  # the same examples on every run
 @given(value=ANY_FLOAT)
 def test_optimizer_hyper_parameter(method, name, value):
     cls = OPTIMIZERS[method]
@@ -59,18 +75,29 @@ SCHEDULES = [
     ("decay", lambda v: schedules.inverse_time(0.1, v)),
     ("power", lambda v: schedules.inverse_time(0.1, 1.0, power=v)),
     ("lr_min", lambda v: schedules.cosine(0.1, 100, lr_min=v)),
-    ("start_factor", lambda v: schedules.linear_warmup(0.1, 10, start_factor=v)),
+    (
+        "start_factor",
+        lambda v: schedules.linear_warmup(0.1, 10, start_factor=v),
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, make", SCHEDULES, ids=[f"{i}-{name}" for i, (name, _) in enumerate(SCHEDULES)])
-@settings(max_examples=100, deadline=None, derandomize=True)  # the same examples on every run
+@pytest.mark.parametrize(
+    "name, make",
+    SCHEDULES,
+    ids=[f"{i}-{name}" for i, (name, _) in enumerate(SCHEDULES)],
+)
+@settings(
+    max_examples=100, deadline=None, derandomize=True
+)  # the same examples on every run
 @given(value=ANY_FLOAT)
 def test_schedule_argument(name, make, value):
     schedule = clear_error_or(lambda: make(value), name, value)
     if schedule is not None:
         rates = [schedule(t) for t in (0, 1, 10, 10**6)]
-        assert all(np.isfinite(rate) and rate >= 0 for rate in rates), f"{schedule}: {rates}"
+        assert all(np.isfinite(rate) and rate >= 0 for rate in rates), (
+            f"{schedule}: {rates}"
+        )
 
 
 BOUNDS = [
@@ -85,8 +112,14 @@ BOUNDS = [
 ]
 
 
-@pytest.mark.parametrize("name, make", BOUNDS, ids=[f"{i}-{name}" for i, (name, _) in enumerate(BOUNDS)])
-@settings(max_examples=100, deadline=None, derandomize=True)  # the same examples on every run
+@pytest.mark.parametrize(
+    "name, make",
+    BOUNDS,
+    ids=[f"{i}-{name}" for i, (name, _) in enumerate(BOUNDS)],
+)
+@settings(
+    max_examples=100, deadline=None, derandomize=True
+)  # the same examples on every run
 @given(value=ANY_FLOAT)
 def test_bound_argument(name, make, value):
     bound = clear_error_or(lambda: make(value), name, value)

@@ -20,12 +20,19 @@ def test_checker_finds_external_scripts_styles_and_images():
     <style>@import url(https://example.org/x.css);</style>
     <script>const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"</script>
     """
-    assert external_loads(html) == ["https://cdn.example.org/mathjax.js", "//fonts.example.org/font.css",
-                                    "http://example.org/a.png", "https://example.org/x.css",
-                                    "https://unpkg.com/thebe@0.8.2/lib/index.js"]
+    assert external_loads(html) == [
+        "https://cdn.example.org/mathjax.js",
+        "//fonts.example.org/font.css",
+        "http://example.org/a.png",
+        "https://example.org/x.css",
+        "https://unpkg.com/thebe@0.8.2/lib/index.js",
+    ]
 
 
-@pytest.mark.skipif(not (BUILD / "index.html").exists(), reason="book not built (run jupyter-book build .)")
+@pytest.mark.skipif(
+    not (BUILD / "index.html").exists(),
+    reason="book not built (run jupyter-book build .)",
+)
 def test_built_book_loads_only_local_resources():
     assert check_tree(BUILD) == {}
     assert (BUILD / "_static" / "mathjax" / "tex-chtml.js").exists()

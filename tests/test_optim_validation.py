@@ -5,36 +5,73 @@ import inspect
 import numpy as np
 import pytest
 
-from gdbook.optim import OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
+from gdbook.optim import (
+    OPTIMIZERS,
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    AdamW,
+    RMSprop,
+)
 
 NAN, INF = float("nan"), float("inf")
 
 BAD_ARGUMENTS = [
     # (optimizer class, keyword arguments, exception, argument name the message must contain)
-    *[(cls, dict(lr=lr), ValueError, "lr") for cls in OPTIMIZERS.values() for lr in (-0.1, NAN, INF)],
+    *[
+        (cls, dict(lr=lr), ValueError, "lr")
+        for cls in OPTIMIZERS.values()
+        for lr in (-0.1, NAN, INF)
+    ],
     *[(cls, dict(lr="0.1"), TypeError, "lr") for cls in OPTIMIZERS.values()],
-    *[(cls, dict(weight_decay=-0.1), ValueError, "weight_decay") for cls in OPTIMIZERS.values()],
-    *[(cls, dict(eps=-1e-8), ValueError, "eps") for cls in (Adagrad, RMSprop, Adadelta, Adam, AdamW)],
+    *[
+        (cls, dict(weight_decay=-0.1), ValueError, "weight_decay")
+        for cls in OPTIMIZERS.values()
+    ],
+    *[
+        (cls, dict(eps=-1e-8), ValueError, "eps")
+        for cls in (Adagrad, RMSprop, Adadelta, Adam, AdamW)
+    ],
     (SGD, dict(momentum=-0.9), ValueError, "momentum"),
     (RMSprop, dict(momentum=-0.9), ValueError, "momentum"),
     (SGD, dict(dampening=-0.5), ValueError, "dampening"),
     (SGD, dict(nesterov=True), ValueError, "nesterov"),
-    (SGD, dict(nesterov=True, momentum=0.9, dampening=0.1), ValueError, "nesterov"),
+    (
+        SGD,
+        dict(nesterov=True, momentum=0.9, dampening=0.1),
+        ValueError,
+        "nesterov",
+    ),
     (Adagrad, dict(lr_decay=-0.01), ValueError, "lr_decay"),
-    (Adagrad, dict(initial_accumulator_value=-0.1), ValueError, "initial_accumulator_value"),
+    (
+        Adagrad,
+        dict(initial_accumulator_value=-0.1),
+        ValueError,
+        "initial_accumulator_value",
+    ),
     (RMSprop, dict(alpha=-0.1), ValueError, "alpha"),
     (RMSprop, dict(alpha=1.01), ValueError, "alpha"),
     (Adadelta, dict(rho=-0.1), ValueError, "rho"),
     (Adadelta, dict(rho=1.5), ValueError, "rho"),
-    *[(cls, dict(betas=betas), ValueError, "betas")
-      for cls in (Adam, AdamW) for betas in ((1.0, 0.999), (0.9, 1.0), (-0.1, 0.999), (0.9, NAN))],
-    *[(cls, dict(betas=betas), TypeError, "betas")
-      for cls in (Adam, AdamW) for betas in (0.9, (0.9,), (0.9, 0.99, 0.999), (0.9, "0.999"))],
+    *[
+        (cls, dict(betas=betas), ValueError, "betas")
+        for cls in (Adam, AdamW)
+        for betas in ((1.0, 0.999), (0.9, 1.0), (-0.1, 0.999), (0.9, NAN))
+    ],
+    *[
+        (cls, dict(betas=betas), TypeError, "betas")
+        for cls in (Adam, AdamW)
+        for betas in (0.9, (0.9,), (0.9, 0.99, 0.999), (0.9, "0.999"))
+    ],
 ]
 
 
-@pytest.mark.parametrize("cls, kwargs, error, name", BAD_ARGUMENTS,
-                         ids=[f"{cls.__name__}-{kwargs}" for cls, kwargs, _, _ in BAD_ARGUMENTS])
+@pytest.mark.parametrize(
+    "cls, kwargs, error, name",
+    BAD_ARGUMENTS,
+    ids=[f"{cls.__name__}-{kwargs}" for cls, kwargs, _, _ in BAD_ARGUMENTS],
+)
 def test_bad_hyper_parameter(cls, kwargs, error, name):
     with pytest.raises(error, match=name):
         cls(**kwargs)
@@ -85,21 +122,38 @@ def test_valid_edge_values_are_accepted():
     Adam(betas=[0.5, 0.5])
 
 
-FLAGS = [(cls, flag) for cls in OPTIMIZERS.values() for flag in ("maximize", "amsgrad", "nesterov", "centered")
-         if flag in inspect.signature(cls).parameters]
+FLAGS = [
+    (cls, flag)
+    for cls in OPTIMIZERS.values()
+    for flag in ("maximize", "amsgrad", "nesterov", "centered")
+    if flag in inspect.signature(cls).parameters
+]
 
 
-@pytest.mark.parametrize("cls, flag", FLAGS, ids=[f"{cls.__name__}-{flag}" for cls, flag in FLAGS])
-def test_flags_must_be_booleans_not_strings_that_bool_would_make_true(cls, flag):
+@pytest.mark.parametrize(
+    "cls, flag", FLAGS, ids=[f"{cls.__name__}-{flag}" for cls, flag in FLAGS]
+)
+def test_flags_must_be_booleans_not_strings_that_bool_would_make_true(
+    cls, flag
+):
     with pytest.raises(TypeError, match=f"{flag} must be True or False"):
         cls(**{flag: "False"})
 
 
-@pytest.mark.parametrize("opt", [cls(momentum=0.9) if cls is SGD else cls() for cls in OPTIMIZERS.values()],
-                         ids=list(OPTIMIZERS))
+@pytest.mark.parametrize(
+    "opt",
+    [
+        cls(momentum=0.9) if cls is SGD else cls()
+        for cls in OPTIMIZERS.values()
+    ],
+    ids=list(OPTIMIZERS),
+)
 def test_state_built_for_another_dimension_is_refused_not_broadcast(opt):
     state = opt.step(np.zeros(1), np.ones(1), opt.init(np.zeros(1)))[1]
-    with pytest.raises(ValueError, match=r"state\['\w+'\] has shape \(1,\) but x has shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"state\['\w+'\] has shape \(1,\) but x has shape \(3,\)",
+    ):
         opt.step(np.zeros(3), np.ones(3), state)
 
 
@@ -114,6 +168,13 @@ def test_x_must_be_a_finite_vector(cls):
 
 def test_one_registry_turns_names_into_optimizers():
     from gdbook import optim
-    assert optim.by_name("gd") is SGD and optim.by_name("adam") is Adam and set(optim.NAMES) > set(OPTIMIZERS)
-    with pytest.raises(ValueError, match="method must be one of gd, sgd, adagrad"):
+
+    assert (
+        optim.by_name("gd") is SGD
+        and optim.by_name("adam") is Adam
+        and set(optim.NAMES) > set(OPTIMIZERS)
+    )
+    with pytest.raises(
+        ValueError, match="method must be one of gd, sgd, adagrad"
+    ):
         optim.by_name("adamax")

@@ -18,8 +18,14 @@ def teardown_function():
 
 def test_contour_with_trajectories_draws_each_path_and_the_minimiser():
     path = np.array([[-1.0, 1.0], [0.0, 0.5], [1.0, 1.0]])
-    ax = plot.contour_with_trajectories(Rosenbrock(), {"GD": path, "other": path[::-1]},
-                                        xlim=(-2, 2), ylim=(-1, 3), title="t", resolution=40)
+    ax = plot.contour_with_trajectories(
+        Rosenbrock(),
+        {"GD": path, "other": path[::-1]},
+        xlim=(-2, 2),
+        ylim=(-1, 3),
+        title="t",
+        resolution=40,
+    )
     lines = {line.get_label(): line for line in ax.get_lines()}
     np.testing.assert_array_equal(lines["GD"].get_xydata(), path)
     np.testing.assert_array_equal(lines["other"].get_xydata(), path[::-1])
@@ -52,9 +58,21 @@ def test_against_bounds_pairs_each_curve_with_its_bound_in_the_same_colour():
     curves = {"a": ([1.0, 0.5, 0.25], [1.0, 0.8, 0.6]), "b": ([2.0, 1.0], 3.0)}
     ax = plot.against_bounds(curves, logx=True, title="t")
     lines = ax.get_lines()
-    assert [line.get_label() for line in lines if not line.get_label().startswith("_")] == ["a", "b", "dashed: bound"]
+    assert [
+        line.get_label()
+        for line in lines
+        if not line.get_label().startswith("_")
+    ] == ["a", "b", "dashed: bound"]
     np.testing.assert_array_equal(lines[0].get_ydata(), [1.0, 0.5, 0.25])
     np.testing.assert_array_equal(lines[1].get_ydata(), [1.0, 0.8, 0.6])
     np.testing.assert_array_equal(lines[3].get_ydata(), [3.0, 3.0])
-    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color() == lines[3].get_color()
-    assert lines[1].get_linestyle() == "--" and ax.get_xscale() == ax.get_yscale() == "log"
+    assert (
+        lines[0].get_color()
+        == lines[1].get_color()
+        != lines[2].get_color()
+        == lines[3].get_color()
+    )
+    assert (
+        lines[1].get_linestyle() == "--"
+        and ax.get_xscale() == ax.get_yscale() == "log"
+    )

@@ -12,22 +12,30 @@ from gdbook.second_order import LBFGS, Newton, newton_direction, two_loop
 
 def test_pure_newton_solves_a_quadratic_in_one_step():
     q = Quadratic.random(6, 1e4, seed=0)
-    result = gdbook.minimize(q, np.zeros(6), Newton(damped=False), max_iter=5, tol=1e-9)
+    result = gdbook.minimize(
+        q, np.zeros(6), Newton(damped=False), max_iter=5, tol=1e-9
+    )
     assert result.nit == 1 and result.success
     np.testing.assert_allclose(result.x, q.x_star, rtol=1e-8)
 
 
 def test_newton_converges_quadratically_on_rosenbrock():
     r = Rosenbrock()
-    result = gdbook.minimize(r, np.array([-1.2, 1.0]), "newton", max_iter=100, tol=1e-12)
+    result = gdbook.minimize(
+        r, np.array([-1.2, 1.0]), "newton", max_iter=100, tol=1e-12
+    )
     assert result.success, result.message
     errors = np.linalg.norm(result.history["x"] - r.x_star, axis=1)
     tail = errors[(errors < 1e-2) & (errors > 1e-14)]
     assert len(tail) >= 3
-    ratios = tail[1:] / tail[:-1] ** 2        # e_{k+1} <= C e_k^2 near the minimiser
+    ratios = tail[1:] / tail[:-1] ** 2  # e_{k+1} <= C e_k^2 near the minimiser
     assert np.all(ratios < 50.0)
-    assert np.all(tail[1:] / tail[:-1] < 0.2)  # far faster than any linear rate we meet in GD
-    assert np.all(result.history["step_size"][-3:] == 1.0)   # full steps near the end
+    assert np.all(
+        tail[1:] / tail[:-1] < 0.2
+    )  # far faster than any linear rate we meet in GD
+    assert np.all(
+        result.history["step_size"][-3:] == 1.0
+    )  # full steps near the end
     assert result.nhev == result.nit
 
 
@@ -60,14 +68,20 @@ def test_two_loop_equals_the_matrix_bfgs_update():
     s_pairs = [rng.standard_normal(5) for _ in range(3)]
     y_pairs = [A @ s for s in s_pairs]
     g = rng.standard_normal(5)
-    np.testing.assert_allclose(two_loop(g, s_pairs, y_pairs), _bfgs_inverse(s_pairs, y_pairs, 5) @ g, rtol=1e-10)
+    np.testing.assert_allclose(
+        two_loop(g, s_pairs, y_pairs),
+        _bfgs_inverse(s_pairs, y_pairs, 5) @ g,
+        rtol=1e-10,
+    )
     np.testing.assert_array_equal(two_loop(g, [], []), g)
 
 
 def test_lbfgs_needs_far_fewer_iterations_than_gd_on_an_ill_conditioned_quadratic():
     q = Quadratic.random(20, 1e3, seed=2)
     # tol 1e-6: below that, f(x) - f* ~ ||grad||^2 / L is under the round-off of f, which line searches see
-    lbfgs = gdbook.minimize(q, np.ones(20), LBFGS(memory=10), max_iter=500, tol=1e-6)
+    lbfgs = gdbook.minimize(
+        q, np.ones(20), LBFGS(memory=10), max_iter=500, tol=1e-6
+    )
     gd = gdbook.minimize(q, np.ones(20), "gd", max_iter=50_000, tol=1e-6)
     assert lbfgs.success and gd.success
     np.testing.assert_allclose(lbfgs.x, q.x_star, atol=1e-6)
@@ -79,20 +93,29 @@ def test_lbfgs_matches_scipy_on_rosenbrock(dim):
     r = Rosenbrock(dim=dim)
     x0 = np.tile([-1.2, 1.0], dim // 2)
     ours = gdbook.minimize(r, x0, "lbfgs", max_iter=5000, tol=1e-6)
-    ref = scipy.optimize.minimize(r.value, x0, jac=r.grad, method="L-BFGS-B",
-                                  options={"maxiter": 5000, "gtol": 1e-8, "ftol": 0.0})
+    ref = scipy.optimize.minimize(
+        r.value,
+        x0,
+        jac=r.grad,
+        method="L-BFGS-B",
+        options={"maxiter": 5000, "gtol": 1e-8, "ftol": 0.0},
+    )
     assert ours.success, ours.message
     np.testing.assert_allclose(ours.x, r.x_star, atol=1e-5)
     np.testing.assert_allclose(ref.x, r.x_star, atol=1e-5)
     assert ours.nfev <= 1.5 * ref.nfev
-    assert ours.nfev == ours.njev  # every strong Wolfe trial evaluates f and grad
+    assert (
+        ours.nfev == ours.njev
+    )  # every strong Wolfe trial evaluates f and grad
 
 
 def test_newton_and_lbfgs_agree_on_logistic_regression():
     ds = data.logistic_classification(n_samples=300, n_features=4, seed=1)
     problem = Logistic(data.add_intercept(ds.X), ds.y, l2=1e-3)
     newton = gdbook.minimize(problem, np.zeros(5), "newton", tol=1e-10)
-    lbfgs = gdbook.minimize(problem, np.zeros(5), "lbfgs", tol=1e-8, max_iter=500)
+    lbfgs = gdbook.minimize(
+        problem, np.zeros(5), "lbfgs", tol=1e-8, max_iter=500
+    )
     assert newton.success and lbfgs.success
     np.testing.assert_allclose(lbfgs.x, newton.x, atol=1e-6)
     assert newton.nit < lbfgs.nit
@@ -112,14 +135,18 @@ def test_search_methods_refuse_lr_and_batches(method):
 
 def test_line_search_failure_is_reported_not_raised():
     class Inconsistent(Quadratic):
-        def value(self, x):       # rises along -grad: no step can satisfy Armijo
+        def value(self, x):  # rises along -grad: no step can satisfy Armijo
             return -5.0 * np.sum(x)
 
     from gdbook.linesearch import ArmijoGD
 
-    result = gdbook.minimize(Inconsistent(np.eye(2)), np.ones(2), ArmijoGD(shrink=0.9), max_iter=10)
+    result = gdbook.minimize(
+        Inconsistent(np.eye(2)), np.ones(2), ArmijoGD(shrink=0.9), max_iter=10
+    )
     assert not result.success
-    assert result.message.startswith("line search failed at iteration 1 with ||grad f|| = 1.41")
+    assert result.message.startswith(
+        "line search failed at iteration 1 with ||grad f|| = 1.41"
+    )
 
 
 def test_bad_constants_are_rejected():
@@ -133,7 +160,12 @@ def _stacks(s_pairs, y_pairs, memory):
     from gdbook.second_order import _append_pair
 
     n = len(s_pairs[0])
-    stacks = (np.empty((0, n)), np.empty((0, n)), np.empty((0, 0)), np.empty((0, 0)))
+    stacks = (
+        np.empty((0, n)),
+        np.empty((0, n)),
+        np.empty((0, 0)),
+        np.empty((0, 0)),
+    )
     for s, y in zip(s_pairs, y_pairs):
         stacks = _append_pair(memory, *stacks, s, y)
     return stacks
@@ -154,9 +186,13 @@ def test_compact_product_equals_the_two_loop_recursion(n_pairs, memory):
     np.testing.assert_allclose(YY, Y @ Y.T, rtol=1e-14)
     for g in rng.standard_normal((3, 12)):
         expected = two_loop(g, s_pairs[-memory:], y_pairs[-memory:])
-        np.testing.assert_allclose(compact_product(g, S, Y, R, YY), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            compact_product(g, S, Y, R, YY), expected, rtol=1e-10, atol=1e-12
+        )
     # the secant condition of the newest pair: H y = s
-    np.testing.assert_allclose(compact_product(y_pairs[-1], S, Y, R, YY), s_pairs[-1], rtol=1e-10)
+    np.testing.assert_allclose(
+        compact_product(y_pairs[-1], S, Y, R, YY), s_pairs[-1], rtol=1e-10
+    )
 
 
 def test_lbfgs_step_leaves_its_input_state_unchanged():

@@ -8,15 +8,30 @@ import gdbook.torch as gt  # noqa: E402
 from gdbook.torch.optim import backends  # noqa: E402
 from gdbook.torch.optim.flat import ALIGNMENT_BYTES  # noqa: E402
 from test_optim_parity import SGD_GRID, grid, ids  # noqa: E402
-from test_torch_optim import assert_same_run, backward_step, hand_over, make_params, one_thread  # noqa: E402, F401 (autouse)
+from test_torch_optim import (
+    assert_same_run,
+    backward_step,
+    hand_over,
+    make_params,
+    one_thread,
+)  # noqa: E402, F401 (autouse)
 
 lr_scheduler = torch.optim.lr_scheduler
 
 CASES = (
-    [(gt.FlatAdam, torch.optim.Adam, dict(lr=0.01, **kw))
-     for kw in grid(amsgrad=[False, True], weight_decay=[0.0, 0.1], maximize=[False, True],
-                    decoupled_weight_decay=[False, True])]
-    + [(gt.FlatAdamW, torch.optim.AdamW, dict(lr=0.01, **kw)) for kw in grid(amsgrad=[False, True])]
+    [
+        (gt.FlatAdam, torch.optim.Adam, dict(lr=0.01, **kw))
+        for kw in grid(
+            amsgrad=[False, True],
+            weight_decay=[0.0, 0.1],
+            maximize=[False, True],
+            decoupled_weight_decay=[False, True],
+        )
+    ]
+    + [
+        (gt.FlatAdamW, torch.optim.AdamW, dict(lr=0.01, **kw))
+        for kw in grid(amsgrad=[False, True])
+    ]
     + [(gt.FlatSGD, torch.optim.SGD, dict(lr=0.02, **kw)) for kw in SGD_GRID]
 )
 CASE_IDS = [f"{ours.__name__}({ids(kw)})" for ours, _, kw in CASES]
@@ -25,20 +40,31 @@ CASE_IDS = [f"{ours.__name__}({ids(kw)})" for ours, _, kw in CASES]
 @pytest.mark.parametrize("ours, theirs, kwargs", CASES, ids=CASE_IDS)
 def test_matches_torch_optim(ours, theirs, kwargs):
     for dtype in (torch.float64, torch.float32):
-        assert_same_run(lambda g: ours(g, backend="eager", **kwargs), lambda g: theirs(g, **kwargs),
-                        kwargs["lr"], dtype)
+        assert_same_run(
+            lambda g: ours(g, backend="eager", **kwargs),
+            lambda g: theirs(g, **kwargs),
+            kwargs["lr"],
+            dtype,
+        )
 
 
 def test_scheduler_and_mixed_dtypes():
     """An LR scheduler drives it; float32 and float64 parameters of one group get a buffer each."""
+
     def make(cls):
         params = make_params(torch.float64)
         params[1] = params[1].detach().float().requires_grad_()
         optimizer = cls(params, lr=0.05)
-        return params, optimizer, lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+        return (
+            params,
+            optimizer,
+            lr_scheduler.CosineAnnealingLR(optimizer, T_max=10),
+        )
 
     (a, ours, s1), (b, theirs, s2) = make(gt.FlatAdam), make(torch.optim.Adam)
-    assert len(ours.buffers) == 2 and {buf.param.dtype for buf in ours.buffers} == {torch.float32, torch.float64}
+    assert len(ours.buffers) == 2 and {
+        buf.param.dtype for buf in ours.buffers
+    } == {torch.float32, torch.float64}
     for t in range(10):
         backward_step(a, ours, t), backward_step(b, theirs, t)
         s1.step(), s2.step()
@@ -53,7 +79,11 @@ def mlp():
 
 def inside(tensor, buffer):
     start = buffer.data_ptr()
-    return start <= tensor.data_ptr() < start + buffer.numel() * buffer.element_size()
+    return (
+        start
+        <= tensor.data_ptr()
+        < start + buffer.numel() * buffer.element_size()
+    )
 
 
 def test_parameters_and_grads_are_aligned_views_of_one_buffer():
@@ -84,9 +114,13 @@ def test_backward_accumulates_into_the_buffer_and_zero_grad_keeps_the_views():
 def test_grads_set_to_none_by_the_model_are_gathered():
     """model.zero_grad() sets grads to None; backward then makes new ones, which step() copies in."""
     x = torch.randn(4, 3)
-    (a, ours), (b, theirs) = [(m, cls(m.parameters(), lr=0.1)) for m, cls in
-                              ((mlp(), lambda ps, lr: gt.FlatAdam(ps, lr=lr, backend="eager")),
-                               (mlp(), torch.optim.Adam))]
+    (a, ours), (b, theirs) = [
+        (m, cls(m.parameters(), lr=0.1))
+        for m, cls in (
+            (mlp(), lambda ps, lr: gt.FlatAdam(ps, lr=lr, backend="eager")),
+            (mlp(), torch.optim.Adam),
+        )
+    ]
     for _ in range(3):
         for model, optimizer in ((a, ours), (b, theirs)):
             model.zero_grad(set_to_none=True)
@@ -110,9 +144,18 @@ def test_a_missing_grad_counts_as_zero_and_frozen_parameters_are_left_out():
     assert torch.equal(frozen, before)
 
 
-@pytest.mark.parametrize("flat, plain, kwargs", [
-    (gt.FlatAdam, torch.optim.Adam, dict(lr=0.05, amsgrad=True)),
-    (gt.FlatSGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.2))], ids=["adam", "sgd"])
+@pytest.mark.parametrize(
+    "flat, plain, kwargs",
+    [
+        (gt.FlatAdam, torch.optim.Adam, dict(lr=0.05, amsgrad=True)),
+        (
+            gt.FlatSGD,
+            torch.optim.SGD,
+            dict(lr=0.05, momentum=0.9, dampening=0.2),
+        ),
+    ],
+    ids=["adam", "sgd"],
+)
 def test_state_dicts_load_across_flat_and_torch_optim(flat, plain, kwargs):
     """Start with one implementation, hand its state_dict to the other, and continue: both orders
     give the same parameters as staying with torch.optim throughout."""
@@ -131,11 +174,15 @@ def test_loading_state_with_different_steps_in_one_buffer_is_refused():
     params[0].grad = None
     optimizer.step()  # params[0] stays at step 2, the others reach step 3
     with pytest.raises(ValueError, match="'step'"):
-        gt.FlatAdam(make_params(), backend="eager").load_state_dict(optimizer.state_dict())
+        gt.FlatAdam(make_params(), backend="eager").load_state_dict(
+            optimizer.state_dict()
+        )
 
 
 def test_backend_choice_and_errors():
-    assert gt.FlatAdam(make_params()).backend == "fused"  # auto on CPU: torch's fused kernel on the buffer
+    assert (
+        gt.FlatAdam(make_params()).backend == "fused"
+    )  # auto on CPU: torch's fused kernel on the buffer
     with pytest.raises(ValueError, match="backend"):
         gt.FlatAdam(make_params(), backend="fastest")
     with pytest.raises(ValueError, match="triton"):
@@ -151,8 +198,12 @@ def test_compile_backend_matches_eager():
     runs = []
     for backend in ("compile", "eager"):
         params = make_params(torch.float32)
-        optimizer = gt.FlatAdam(params, lr=0.05, weight_decay=0.1, amsgrad=True, backend=backend)
-        scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=5)
+        optimizer = gt.FlatAdam(
+            params, lr=0.05, weight_decay=0.1, amsgrad=True, backend=backend
+        )
+        scheduler = lr_scheduler.OneCycleLR(
+            optimizer, max_lr=0.1, total_steps=5
+        )
         for t in range(4):
             backward_step(params, optimizer, t)
             scheduler.step()
@@ -167,12 +218,22 @@ def test_compile_backend_matches_eager():
 def test_matches_torch_optim_on_cuda(backend, ours, theirs, kwargs):
     if backend == "triton" and backends.triton_kernels() is None:
         pytest.skip("triton is not installed")
-    assert_same_run(lambda g: ours(g, backend=backend, **kwargs), lambda g: theirs(g, foreach=False, **kwargs),
-                    kwargs["lr"], torch.float32, device="cuda")
+    assert_same_run(
+        lambda g: ours(g, backend=backend, **kwargs),
+        lambda g: theirs(g, foreach=False, **kwargs),
+        kwargs["lr"],
+        torch.float32,
+        device="cuda",
+    )
 
 
 @pytest.mark.gpu
 def test_auto_backend_on_cuda_is_fused():
     optimizer = gt.FlatAdam(make_params(torch.float32, device="cuda"))
-    assert optimizer.backend == ("triton" if backends.triton_kernels() is not None else "eager")
-    assert gt.FlatAdam(make_params(torch.float64, device="cuda")).backend in ("compile", "eager")
+    assert optimizer.backend == (
+        "triton" if backends.triton_kernels() is not None else "eager"
+    )
+    assert gt.FlatAdam(make_params(torch.float64, device="cuda")).backend in (
+        "compile",
+        "eager",
+    )

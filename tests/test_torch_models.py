@@ -38,8 +38,12 @@ def test_linear_regression_recovers_the_coefficients(data):
     model = gt.LinearRegression(4)
     assert model(X).shape == (200,)
     fit(model, nn.MSELoss(), (X,), y, lr=0.1, steps=300)
-    torch.testing.assert_close(model.linear.weight.detach()[0], torch.tensor([1.0, -2.0, 0.5, 3.0]), atol=1e-3,
-                               rtol=0)
+    torch.testing.assert_close(
+        model.linear.weight.detach()[0],
+        torch.tensor([1.0, -2.0, 0.5, 3.0]),
+        atol=1e-3,
+        rtol=0,
+    )
 
 
 def test_logistic_regression_binary_and_softmax(data):
@@ -59,7 +63,13 @@ def test_mlp_fits_a_nonlinear_function(data):
     X, _ = data
     torch.manual_seed(0)
     model = gt.MLP(4, hidden=(32, 32), activation=nn.Tanh)
-    assert [type(m) for m in model.layers] == [nn.Linear, nn.Tanh, nn.Linear, nn.Tanh, nn.Linear]
+    assert [type(m) for m in model.layers] == [
+        nn.Linear,
+        nn.Tanh,
+        nn.Linear,
+        nn.Tanh,
+        nn.Linear,
+    ]
     before, after = fit(model, nn.MSELoss(), (X,), X[:, 0].sin() * X[:, 1])
     assert after < 0.1 * before
 
@@ -69,11 +79,15 @@ def test_small_cnn_learns_to_tell_images_apart(image_size):
     torch.manual_seed(0)
     labels = torch.arange(40) % 2
     images = torch.randn(40, 1, image_size, image_size) * 0.3
-    images[labels == 1, :, : image_size // 2] += 1.0  # class 1: bright top half
+    images[labels == 1, :, : image_size // 2] += (
+        1.0  # class 1: bright top half
+    )
     model = gt.SmallCNN(image_size=image_size, num_classes=2)
     assert model(images).shape == (40, 2)
     assert torch.equal(model(images.flatten(1)), model(images))
-    _, after = fit(model, nn.CrossEntropyLoss(), (images,), labels, lr=0.01, steps=30)
+    _, after = fit(
+        model, nn.CrossEntropyLoss(), (images,), labels, lr=0.01, steps=30
+    )
     assert (model(images).argmax(1) == labels).all() and after < 0.1
     with pytest.raises(ValueError, match="shape"):
         model(torch.zeros(2, 3, image_size, image_size))
@@ -82,25 +96,35 @@ def test_small_cnn_learns_to_tell_images_apart(image_size):
 def test_matrix_factorization_completes_a_low_rank_matrix():
     torch.manual_seed(0)
     M = torch.randn(20, 2) @ torch.randn(2, 15)
-    rows, cols = torch.meshgrid(torch.arange(20), torch.arange(15), indexing="ij")
+    rows, cols = torch.meshgrid(
+        torch.arange(20), torch.arange(15), indexing="ij"
+    )
     seen = torch.rand(20, 15) < 0.7
     model = gt.MatrixFactorization(20, 15, rank=2)
-    before, after = fit(model, nn.MSELoss(), (rows[seen], cols[seen]), M[seen], steps=400)
+    before, after = fit(
+        model, nn.MSELoss(), (rows[seen], cols[seen]), M[seen], steps=400
+    )
     assert after < 1e-3 * before
     with pytest.raises(ValueError, match="same shape"):
         model(torch.arange(3), torch.arange(4))
 
 
-@pytest.mark.parametrize("make, name", [
-    (lambda: gt.LinearRegression(0), "in_features"),
-    (lambda: gt.LinearRegression(3, out_features=2.5), "out_features"),
-    (lambda: gt.LogisticRegression(3, num_classes=1), "num_classes"),
-    (lambda: gt.MLP(3, hidden=(8, -1)), r"hidden\[1\]"),
-    (lambda: gt.SmallCNN(image_size=2), "image_size"),
-    (lambda: gt.SmallCNN(in_channels=0), "in_channels"),
-    (lambda: gt.MatrixFactorization(5, 5, rank=0), "rank"),
-    (lambda: gt.MatrixFactorization(5, 5, rank=2, init_std=-1.0), "init_std"),
-])
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: gt.LinearRegression(0), "in_features"),
+        (lambda: gt.LinearRegression(3, out_features=2.5), "out_features"),
+        (lambda: gt.LogisticRegression(3, num_classes=1), "num_classes"),
+        (lambda: gt.MLP(3, hidden=(8, -1)), r"hidden\[1\]"),
+        (lambda: gt.SmallCNN(image_size=2), "image_size"),
+        (lambda: gt.SmallCNN(in_channels=0), "in_channels"),
+        (lambda: gt.MatrixFactorization(5, 5, rank=0), "rank"),
+        (
+            lambda: gt.MatrixFactorization(5, 5, rank=2, init_std=-1.0),
+            "init_std",
+        ),
+    ],
+)
 def test_bad_arguments_are_named(make, name):
     with pytest.raises((TypeError, ValueError), match=name):
         make()

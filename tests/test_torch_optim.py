@@ -17,7 +17,10 @@ from test_optim_validation import BAD_ARGUMENTS  # noqa: E402
 
 SHAPES = [(3, 4), (5,), (2, 3, 2), (7,)]
 STEPS = 30
-TOLERANCE = {torch.float64: dict(rtol=1e-10, atol=1e-12), torch.float32: dict(rtol=1e-5, atol=1e-6)}
+TOLERANCE = {
+    torch.float64: dict(rtol=1e-10, atol=1e-12),
+    torch.float32: dict(rtol=1e-5, atol=1e-6),
+}
 lr_scheduler = torch.optim.lr_scheduler
 
 
@@ -32,17 +35,28 @@ def one_thread():
 
 def make_params(dtype=torch.float64, device="cpu"):
     generator = torch.Generator().manual_seed(0)
-    return [torch.randn(s, generator=generator, dtype=dtype).to(device).requires_grad_() for s in SHAPES]
+    return [
+        torch.randn(s, generator=generator, dtype=dtype)
+        .to(device)
+        .requires_grad_()
+        for s in SHAPES
+    ]
 
 
 def param_groups(params, lr):
     """Two param groups; the second has its own lr and no weight decay."""
-    return [{"params": params[:2]}, {"params": params[2:], "lr": lr / 2, "weight_decay": 0.0}]
+    return [
+        {"params": params[:2]},
+        {"params": params[2:], "lr": lr / 2, "weight_decay": 0.0},
+    ]
 
 
 def loss(params, t):
     """A non-quadratic loss whose gradient changes from step to step."""
-    return sum((p * p.sin() + 0.5 * p * p).sum() + (0.1 * (t % 5) - 0.2) * p.sum() for p in params)
+    return sum(
+        (p * p.sin() + 0.5 * p * p).sum() + (0.1 * (t % 5) - 0.2) * p.sum()
+        for p in params
+    )
 
 
 @torch.no_grad()
@@ -82,25 +96,51 @@ def snapshot(optimizer, params):
     values, keys = [], []
     for p in params:
         state = optimizer.state[p]
-        keys.append({k: float(v) if k == "step" else None for k, v in sorted(state.items())})
-        values += [p.detach().reshape(-1)] + [v.reshape(-1) for k, v in sorted(state.items()) if k != "step"]
+        keys.append(
+            {
+                k: float(v) if k == "step" else None
+                for k, v in sorted(state.items())
+            }
+        )
+        values += [p.detach().reshape(-1)] + [
+            v.reshape(-1) for k, v in sorted(state.items()) if k != "step"
+        ]
     return torch.cat(values), keys
 
 
-def assert_same_run(make_ours, make_theirs, lr, dtype, device="cpu", scheduler=None, steps=STEPS):
+def assert_same_run(
+    make_ours,
+    make_theirs,
+    lr,
+    dtype,
+    device="cpu",
+    scheduler=None,
+    steps=STEPS,
+):
     """Run both optimizers (``make(param_groups) -> optimizer``) side by side; after every step the
     parameters and the whole per-parameter state (keys, step counts, tensors) must agree."""
     a, b = make_params(dtype, device), make_params(dtype, device)
-    ours, theirs = make_ours(param_groups(a, lr)), make_theirs(param_groups(b, lr))
+    ours, theirs = (
+        make_ours(param_groups(a, lr)),
+        make_theirs(param_groups(b, lr)),
+    )
     schedulers = [scheduler(ours), scheduler(theirs)] if scheduler else []
     for t in range(steps):
         backward_step(a, ours, t)
         backward_step(b, theirs, t)
         for s in schedulers:
             s.step()
-        (values, keys), (expected, expected_keys) = snapshot(ours, a), snapshot(theirs, b)
+        (values, keys), (expected, expected_keys) = (
+            snapshot(ours, a),
+            snapshot(theirs, b),
+        )
         assert keys == expected_keys, f"state keys or step counts at step {t}"
-        torch.testing.assert_close(values, expected, **TOLERANCE[dtype], msg=lambda m: f"at step {t}: {m}")
+        torch.testing.assert_close(
+            values,
+            expected,
+            **TOLERANCE[dtype],
+            msg=lambda m: f"at step {t}: {m}",
+        )
 
 
 def torch_class(reference_cls):
@@ -108,37 +148,83 @@ def torch_class(reference_cls):
     return gt.OPTIMIZERS[reference_cls.__name__.lower()]
 
 
-@pytest.mark.parametrize("reference, theirs, kwargs", CASES,
-                         ids=[f"{r.__name__}({ids(kw)})" for r, _, kw in CASES])
+@pytest.mark.parametrize(
+    "reference, theirs, kwargs",
+    CASES,
+    ids=[f"{r.__name__}({ids(kw)})" for r, _, kw in CASES],
+)
 def test_matches_torch_optim(reference, theirs, kwargs):
     for dtype in (torch.float64, torch.float32):
-        assert_same_run(lambda g: torch_class(reference)(g, **kwargs), lambda g: theirs(g, **kwargs),
-                        kwargs["lr"], dtype)
+        assert_same_run(
+            lambda g: torch_class(reference)(g, **kwargs),
+            lambda g: theirs(g, **kwargs),
+            kwargs["lr"],
+            dtype,
+        )
 
 
 @pytest.mark.parametrize("name", list(gt.OPTIMIZERS))
 def test_defaults_match_torch_optim(name):
     theirs = getattr(torch.optim, gt.OPTIMIZERS[name].__name__)
-    assert_same_run(gt.OPTIMIZERS[name], theirs, lr=theirs([torch.zeros(1)]).defaults["lr"],
-                    dtype=torch.float64)
+    assert_same_run(
+        gt.OPTIMIZERS[name],
+        theirs,
+        lr=theirs([torch.zeros(1)]).defaults["lr"],
+        dtype=torch.float64,
+    )
 
 
 SCHEDULES = [
-    ("sgd", dict(lr=0.05, momentum=0.9), lambda o: lr_scheduler.StepLR(o, step_size=7, gamma=0.5)),
-    ("adam", dict(lr=0.05), lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=STEPS)),  # cycles beta1
-    ("adamw", dict(lr=0.02, weight_decay=0.1), lambda o: lr_scheduler.LambdaLR(o, lambda t: min((t + 1) / 10, 1))),
-    ("rmsprop", dict(lr=0.01, centered=True), lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9)),
-    ("adagrad", dict(lr=0.1, lr_decay=0.01), lambda o: lr_scheduler.PolynomialLR(o, total_iters=STEPS, power=2.0)),
-    ("adadelta", dict(lr=2.0), lambda o: lr_scheduler.ChainedScheduler(
-        [lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=8), lr_scheduler.ExponentialLR(o, gamma=0.95)])),
+    (
+        "sgd",
+        dict(lr=0.05, momentum=0.9),
+        lambda o: lr_scheduler.StepLR(o, step_size=7, gamma=0.5),
+    ),
+    (
+        "adam",
+        dict(lr=0.05),
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=STEPS),
+    ),  # cycles beta1
+    (
+        "adamw",
+        dict(lr=0.02, weight_decay=0.1),
+        lambda o: lr_scheduler.LambdaLR(o, lambda t: min((t + 1) / 10, 1)),
+    ),
+    (
+        "rmsprop",
+        dict(lr=0.01, centered=True),
+        lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
+    ),
+    (
+        "adagrad",
+        dict(lr=0.1, lr_decay=0.01),
+        lambda o: lr_scheduler.PolynomialLR(o, total_iters=STEPS, power=2.0),
+    ),
+    (
+        "adadelta",
+        dict(lr=2.0),
+        lambda o: lr_scheduler.ChainedScheduler(
+            [
+                lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=8),
+                lr_scheduler.ExponentialLR(o, gamma=0.95),
+            ]
+        ),
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, scheduler", SCHEDULES, ids=[s[0] for s in SCHEDULES])
+@pytest.mark.parametrize(
+    "name, kwargs, scheduler", SCHEDULES, ids=[s[0] for s in SCHEDULES]
+)
 def test_torch_lr_schedulers_drive_them(name, kwargs, scheduler):
     theirs = getattr(torch.optim, gt.OPTIMIZERS[name].__name__)
-    assert_same_run(lambda g: gt.OPTIMIZERS[name](g, **kwargs), lambda g: theirs(g, **kwargs), kwargs["lr"],
-                    torch.float64, scheduler=scheduler)
+    assert_same_run(
+        lambda g: gt.OPTIMIZERS[name](g, **kwargs),
+        lambda g: theirs(g, **kwargs),
+        kwargs["lr"],
+        torch.float64,
+        scheduler=scheduler,
+    )
 
 
 def continued_run(make, dtype=torch.float64, split=10, steps=20):
@@ -149,7 +235,13 @@ def continued_run(make, dtype=torch.float64, split=10, steps=20):
     for t in range(steps):
         if t == split:
             buffer = io.BytesIO()
-            torch.save({"params": [p.detach().clone() for p in params], "optimizer": optimizer.state_dict()}, buffer)
+            torch.save(
+                {
+                    "params": [p.detach().clone() for p in params],
+                    "optimizer": optimizer.state_dict(),
+                },
+                buffer,
+            )
         backward_step(params, optimizer, t)
     buffer.seek(0)
     saved = torch.load(buffer, weights_only=True)
@@ -161,23 +253,39 @@ def continued_run(make, dtype=torch.float64, split=10, steps=20):
     return params, restored
 
 
-ROUND_TRIP = [(cls, dict(lr=0.05, **kw)) for cls, kw in [
-    (gt.SGD, dict(momentum=0.9, dampening=0.1)), (gt.Adagrad, dict(lr_decay=0.01)),
-    (gt.RMSprop, dict(momentum=0.5, centered=True)), (gt.Adadelta, {}), (gt.Adam, dict(amsgrad=True)),
-    (gt.AdamW, {}), (gt.FlatAdam, dict(amsgrad=True, backend="eager")),
-    (gt.FlatAdamW, dict(backend="eager")), (gt.FlatSGD, dict(momentum=0.9, nesterov=True, backend="eager"))]]
+ROUND_TRIP = [
+    (cls, dict(lr=0.05, **kw))
+    for cls, kw in [
+        (gt.SGD, dict(momentum=0.9, dampening=0.1)),
+        (gt.Adagrad, dict(lr_decay=0.01)),
+        (gt.RMSprop, dict(momentum=0.5, centered=True)),
+        (gt.Adadelta, {}),
+        (gt.Adam, dict(amsgrad=True)),
+        (gt.AdamW, {}),
+        (gt.FlatAdam, dict(amsgrad=True, backend="eager")),
+        (gt.FlatAdamW, dict(backend="eager")),
+        (gt.FlatSGD, dict(momentum=0.9, nesterov=True, backend="eager")),
+    ]
+]
 
 
-@pytest.mark.parametrize("cls, kwargs", ROUND_TRIP, ids=[cls.__name__ for cls, _ in ROUND_TRIP])
+@pytest.mark.parametrize(
+    "cls, kwargs", ROUND_TRIP, ids=[cls.__name__ for cls, _ in ROUND_TRIP]
+)
 def test_state_dict_round_trip_continues_bit_identically(cls, kwargs):
     for dtype in (torch.float64, torch.float32):
-        uninterrupted, resumed = continued_run(lambda g: cls(g, **kwargs), dtype)
+        uninterrupted, resumed = continued_run(
+            lambda g: cls(g, **kwargs), dtype
+        )
         for p, q in zip(uninterrupted, resumed):
             assert torch.equal(p, q)
 
 
-@pytest.mark.parametrize("reference, kwargs, error, name", BAD_ARGUMENTS,
-                         ids=[f"{cls.__name__}-{kwargs}" for cls, kwargs, _, _ in BAD_ARGUMENTS])
+@pytest.mark.parametrize(
+    "reference, kwargs, error, name",
+    BAD_ARGUMENTS,
+    ids=[f"{cls.__name__}-{kwargs}" for cls, kwargs, _, _ in BAD_ARGUMENTS],
+)
 def test_bad_hyper_parameter_named_as_in_numpy(reference, kwargs, error, name):
     with pytest.raises(error, match=name):
         torch_class(reference)([torch.zeros(2, requires_grad=True)], **kwargs)
@@ -212,9 +320,16 @@ def test_closure_is_evaluated_and_returned():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("reference, theirs, kwargs", CASES[::5],
-                         ids=[f"{r.__name__}({ids(kw)})" for r, _, kw in CASES[::5]])
+@pytest.mark.parametrize(
+    "reference, theirs, kwargs",
+    CASES[::5],
+    ids=[f"{r.__name__}({ids(kw)})" for r, _, kw in CASES[::5]],
+)
 def test_matches_torch_optim_on_cuda(reference, theirs, kwargs):
-    assert_same_run(lambda g: torch_class(reference)(g, **kwargs), lambda g: theirs(g, foreach=False, **kwargs),
-                    kwargs["lr"], torch.float32, device="cuda")
-
+    assert_same_run(
+        lambda g: torch_class(reference)(g, **kwargs),
+        lambda g: theirs(g, foreach=False, **kwargs),
+        kwargs["lr"],
+        torch.float32,
+        device="cuda",
+    )

@@ -15,4 +15,10 @@ from .robust import RobustRegression
 from .softmax import SoftmaxRegression
 from .svm import LinearSVM
 
-__all__ = ["SoftmaxRegression", "RobustRegression", "MLP", "MatrixFactorization", "LinearSVM"]
+__all__ = [
+    "SoftmaxRegression",
+    "RobustRegression",
+    "MLP",
+    "MatrixFactorization",
+    "LinearSVM",
+]

@@ -24,23 +24,41 @@ class MatrixFactorization(Problem):
     gradient: start from :meth:`init`. L, mu, x_star are None.
     """
 
-    def __init__(self, ratings, shape: tuple[int, int] | None = None, rank: int = 2, l2: float = 0.0):
+    def __init__(
+        self,
+        ratings,
+        shape: tuple[int, int] | None = None,
+        rank: int = 2,
+        l2: float = 0.0,
+    ):
         ratings = np.asarray(ratings, dtype=float)
         if ratings.ndim != 2 or ratings.shape[1] != 3 or len(ratings) == 0:
-            raise ValueError(f"ratings must have shape (n, 3), rows of (row, col, value), got {ratings.shape}")
+            raise ValueError(
+                f"ratings must have shape (n, 3), rows of (row, col, value), got {ratings.shape}"
+            )
         if not np.all(np.isfinite(ratings)):
             raise ValueError("ratings must be finite")
         index = ratings[:, :2]
         if not np.all((index == np.round(index)) & (index >= 0)):
-            raise ValueError("ratings must hold non-negative integer row and column indices in columns 0 and 1")
+            raise ValueError(
+                "ratings must hold non-negative integer row and column indices in columns 0 and 1"
+            )
         self.rows, self.cols = index.astype(int).T
         self.ratings = ratings[:, 2]
         if shape is None:
             shape = (int(self.rows.max()) + 1, int(self.cols.max()) + 1)
-        self.shape = (_validate.integer("shape[0]", shape[0], low=1), _validate.integer("shape[1]", shape[1], low=1))
-        if self.rows.max() >= self.shape[0] or self.cols.max() >= self.shape[1]:
-            raise ValueError(f"ratings must hold indices inside shape = {self.shape}, got row {self.rows.max()}, "
-                             f"column {self.cols.max()}")
+        self.shape = (
+            _validate.integer("shape[0]", shape[0], low=1),
+            _validate.integer("shape[1]", shape[1], low=1),
+        )
+        if (
+            self.rows.max() >= self.shape[0]
+            or self.cols.max() >= self.shape[1]
+        ):
+            raise ValueError(
+                f"ratings must hold indices inside shape = {self.shape}, got row {self.rows.max()}, "
+                f"column {self.cols.max()}"
+            )
         self.rank = _validate.integer("rank", rank, low=1)
         self.l2 = _validate.real("l2", l2, low=0.0)
         self.n_samples = len(self.ratings)
@@ -55,7 +73,9 @@ class MatrixFactorization(Problem):
         """(U, V) of a flat parameter vector (views, not copies)."""
         w = self._point(w)
         split = self.shape[0] * self.rank
-        return w[:split].reshape(self.shape[0], self.rank), w[split:].reshape(self.shape[1], self.rank)
+        return w[:split].reshape(self.shape[0], self.rank), w[split:].reshape(
+            self.shape[1], self.rank
+        )
 
     def predict(self, w, rows=None, cols=None) -> np.ndarray:
         """u_r . v_c at the index pairs (rows, cols); the observed ones by default."""
@@ -76,7 +96,9 @@ class MatrixFactorization(Problem):
         rows, cols = self.rows[idx], self.cols[idx]
         e = (rowdot(U[rows], V[cols]) - self.ratings[idx]) / len(rows)
         gU, gV = self.l2 * U, self.l2 * V
-        np.add.at(gU, rows, e[:, None] * V[cols])   # add.at sums over repeated rows, where gU[rows] += would not
+        np.add.at(
+            gU, rows, e[:, None] * V[cols]
+        )  # add.at sums over repeated rows, where gU[rows] += would not
         np.add.at(gV, cols, e[:, None] * U[rows])
         return np.concatenate([gU.ravel(), gV.ravel()])
 

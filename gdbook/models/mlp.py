@@ -26,15 +26,29 @@ class MLP(Problem):
     None. At w = 0 the hidden units receive no gradient, so start from :meth:`init`.
     """
 
-    def __init__(self, X, y, hidden: int = 16, activation: str = "tanh", loss: str = "squared", l2: float = 0.0):
+    def __init__(
+        self,
+        X,
+        y,
+        hidden: int = 16,
+        activation: str = "tanh",
+        loss: str = "squared",
+        l2: float = 0.0,
+    ):
         self.X, self.y = _validate.design(X, y)
         self.hidden = _validate.integer("hidden", hidden, low=1)
         if activation not in ("tanh", "relu"):
-            raise ValueError(f"activation must be 'tanh' or 'relu', got {activation!r}")
+            raise ValueError(
+                f"activation must be 'tanh' or 'relu', got {activation!r}"
+            )
         if loss not in ("squared", "logistic"):
-            raise ValueError(f"loss must be 'squared' or 'logistic', got {loss!r}")
+            raise ValueError(
+                f"loss must be 'squared' or 'logistic', got {loss!r}"
+            )
         if loss == "logistic" and not np.all((self.y == 0) | (self.y == 1)):
-            raise ValueError("y must hold labels 0 and 1 only for loss='logistic'")
+            raise ValueError(
+                "y must hold labels 0 and 1 only for loss='logistic'"
+            )
         self.activation, self.loss = activation, loss
         self.l2 = _validate.real("l2", l2, low=0.0)
         self.n_samples, self.n_features = self.X.shape
@@ -45,7 +59,11 @@ class MLP(Problem):
         (He et al. 2015), w2 ~ N(0, 1/h), zero biases; from ``numpy.random.default_rng(seed)``."""
         rng = np.random.default_rng(seed)
         gain = 2.0 if self.activation == "relu" else 1.0
-        W1 = rng.normal(0.0, np.sqrt(gain / self.n_features), (self.n_features, self.hidden))
+        W1 = rng.normal(
+            0.0,
+            np.sqrt(gain / self.n_features),
+            (self.n_features, self.hidden),
+        )
         w2 = rng.normal(0.0, np.sqrt(1.0 / self.hidden), self.hidden)
         return np.concatenate([W1.ravel(), np.zeros(self.hidden), w2, [0.0]])
 
@@ -53,11 +71,18 @@ class MLP(Problem):
         """(W1, b1, w2, b2) of a flat parameter vector; W1, b1 and w2 are views of it, b2 a float."""
         w = self._point(w)
         d, h = self.n_features, self.hidden
-        return w[:d * h].reshape(d, h), w[d * h:(d + 1) * h], w[(d + 1) * h:(d + 2) * h], float(w[-1])
+        return (
+            w[: d * h].reshape(d, h),
+            w[d * h : (d + 1) * h],
+            w[(d + 1) * h : (d + 2) * h],
+            float(w[-1]),
+        )
 
     def predict(self, w, X=None) -> np.ndarray:
         """The network's output out(x) for each row of X (the training X by default): a logit for 'logistic'."""
-        return self._forward(self.unpack(w), self.X if X is None else np.asarray(X, dtype=float))[2]
+        return self._forward(
+            self.unpack(w), self.X if X is None else np.asarray(X, dtype=float)
+        )[2]
 
     def _forward(self, params, X):
         W1, b1, w2, b2 = params
@@ -67,7 +92,11 @@ class MLP(Problem):
 
     def _value(self, w):
         out, y = self._forward(self.unpack(w), self.X)[2], self.y
-        losses = 0.5 * (out - y) ** 2 if self.loss == "squared" else np.logaddexp(0.0, out) - y * out
+        losses = (
+            0.5 * (out - y) ** 2
+            if self.loss == "squared"
+            else np.logaddexp(0.0, out) - y * out
+        )
         return np.mean(losses) + 0.5 * self.l2 * (w @ w)
 
     def _grad(self, w):
@@ -78,10 +107,19 @@ class MLP(Problem):
         X, y = self.X[idx], self.y[idx]
         Z, A, out = self._forward(params, X)
         r = (out - y if self.loss == "squared" else sigmoid(out) - y) / len(y)
-        slope = 1.0 - A**2 if self.activation == "tanh" else (Z > 0).astype(float)
+        slope = (
+            1.0 - A**2 if self.activation == "tanh" else (Z > 0).astype(float)
+        )
         Delta = np.outer(r, params[2]) * slope
-        return np.concatenate([(X.T @ Delta).ravel(), Delta.sum(axis=0), A.T @ r, [r.sum()]]) + self.l2 * w
+        return (
+            np.concatenate(
+                [(X.T @ Delta).ravel(), Delta.sum(axis=0), A.T @ r, [r.sum()]]
+            )
+            + self.l2 * w
+        )
 
     def __repr__(self) -> str:
-        return f"MLP(n_samples={self.n_samples}, n_features={self.n_features}, hidden={self.hidden}, " \
-               f"activation={self.activation!r}, loss={self.loss!r}, l2={self.l2})"
+        return (
+            f"MLP(n_samples={self.n_samples}, n_features={self.n_features}, hidden={self.hidden}, "
+            f"activation={self.activation!r}, loss={self.loss!r}, l2={self.l2})"
+        )

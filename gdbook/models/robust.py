@@ -21,7 +21,9 @@ class RobustRegression(FiniteSum):
     def __init__(self, X, y, scale: float = 1.0):
         super().__init__(X, y, l2=0.0)
         self.scale = _validate.real("scale", scale, low=0.0, low_open=True)
-        self.L = float(np.linalg.eigvalsh(self.X.T @ self.X / self.n_samples)[-1])
+        self.L = float(
+            np.linalg.eigvalsh(self.X.T @ self.X / self.n_samples)[-1]
+        )
         self.L_max = float(np.max(np.sum(self.X**2, axis=1)))
 
     def _psi(self, r):

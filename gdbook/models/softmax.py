@@ -30,12 +30,16 @@ class SoftmaxRegression(FiniteSum):
         super().__init__(X, y, l2)
         y = self.y
         if not np.all((y == np.round(y)) & (y >= 0)):
-            raise ValueError("y must hold class labels 0, 1, ..., n_classes - 1")
+            raise ValueError(
+                "y must hold class labels 0, 1, ..., n_classes - 1"
+            )
         self.y = y.astype(int)
         n_classes = int(self.y.max()) + 1 if n_classes is None else n_classes
         self.n_classes = _validate.integer("n_classes", n_classes, low=2)
         if self.y.max() >= self.n_classes:
-            raise ValueError(f"y must hold labels below n_classes = {self.n_classes}, got {self.y.max()}")
+            raise ValueError(
+                f"y must hold labels below n_classes = {self.n_classes}, got {self.y.max()}"
+            )
         self.n_features = self.X.shape[1]
         self.dim = self.n_features * self.n_classes
         gram = np.linalg.eigvalsh(self.X.T @ self.X / self.n_samples)
@@ -49,7 +53,10 @@ class SoftmaxRegression(FiniteSum):
 
     def predict_proba(self, w, X=None) -> np.ndarray:
         """The (m, k) matrix of class probabilities softmax(X W) (the training X by default)."""
-        return _softmax((self.X if X is None else np.asarray(X, dtype=float)) @ self.weights(w))
+        return _softmax(
+            (self.X if X is None else np.asarray(X, dtype=float))
+            @ self.weights(w)
+        )
 
     def predict(self, w, X=None) -> np.ndarray:
         """The most probable class of each row of X."""
@@ -59,7 +66,9 @@ class SoftmaxRegression(FiniteSum):
         Z = self.X @ w.reshape(self.n_features, self.n_classes)
         zmax = Z.max(axis=1)
         log_norm = zmax + np.log(np.sum(np.exp(Z - zmax[:, None]), axis=1))
-        return np.mean(log_norm - Z[np.arange(self.n_samples), self.y]) + 0.5 * self.l2 * (w @ w)
+        return np.mean(
+            log_norm - Z[np.arange(self.n_samples), self.y]
+        ) + 0.5 * self.l2 * (w @ w)
 
     def _grad(self, w):
         return self._batch_grad(w, np.arange(self.n_samples))
@@ -72,7 +81,10 @@ class SoftmaxRegression(FiniteSum):
 
     def _hessian(self, w):
         P = _softmax(self.X @ w.reshape(self.n_features, self.n_classes))
-        D = P[:, :, None] * np.eye(self.n_classes) - P[:, :, None] * P[:, None, :]
+        D = (
+            P[:, :, None] * np.eye(self.n_classes)
+            - P[:, :, None] * P[:, None, :]
+        )
         H = np.einsum("ij,il,iab->jalb", self.X, self.X, D) / self.n_samples
         return H.reshape(self.dim, self.dim) + self.l2 * np.eye(self.dim)
 
@@ -81,8 +93,12 @@ class SoftmaxRegression(FiniteSum):
         Ws = W.reshape(len(idx), self.n_features, self.n_classes)
         P = _softmax(np.einsum("rj,rja->ra", X, Ws))
         P[np.arange(len(idx)), self.y[idx]] -= 1.0
-        return (X[:, :, None] * P[:, None, :]).reshape(len(idx), self.dim) + self.l2 * W
+        return (X[:, :, None] * P[:, None, :]).reshape(
+            len(idx), self.dim
+        ) + self.l2 * W
 
     def __repr__(self) -> str:
-        return f"SoftmaxRegression(n_samples={self.n_samples}, n_features={self.n_features}, " \
-               f"n_classes={self.n_classes}, l2={self.l2})"
+        return (
+            f"SoftmaxRegression(n_samples={self.n_samples}, n_features={self.n_features}, "
+            f"n_classes={self.n_classes}, l2={self.l2})"
+        )

@@ -31,10 +31,18 @@ class LinearSVM(FiniteSum):
 
     def predict(self, w, X=None) -> np.ndarray:
         """The predicted labels sign(x^T w) in {-1, +1} (+1 on the boundary), the training X by default."""
-        return np.where((self.X if X is None else np.asarray(X, dtype=float)) @ self._point(w) >= 0, 1.0, -1.0)
+        return np.where(
+            (self.X if X is None else np.asarray(X, dtype=float))
+            @ self._point(w)
+            >= 0,
+            1.0,
+            -1.0,
+        )
 
     def _value(self, w):
-        return np.mean(np.maximum(0.0, 1.0 - self.y * (self.X @ w))) + 0.5 * self.l2 * (w @ w)
+        return np.mean(
+            np.maximum(0.0, 1.0 - self.y * (self.X @ w))
+        ) + 0.5 * self.l2 * (w @ w)
 
     def _batch_grad(self, w, idx):
         X, y = self.X[idx], self.y[idx]

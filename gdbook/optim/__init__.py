@@ -15,8 +15,14 @@ from .base import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW)}
-NAMES = ("gd", *OPTIMIZERS)  # "gd", gradient descent, is SGD with its defaults: no momentum
+OPTIMIZERS = {
+    cls.__name__.lower(): cls
+    for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW)
+}
+NAMES = (
+    "gd",
+    *OPTIMIZERS,
+)  # "gd", gradient descent, is SGD with its defaults: no momentum
 
 
 def by_name(name: str) -> type[Optimizer]:
@@ -24,8 +30,21 @@ def by_name(name: str) -> type[Optimizer]:
     if name == "gd":
         return SGD
     if not isinstance(name, str) or name not in OPTIMIZERS:
-        raise ValueError(f"method must be one of {', '.join(NAMES)}; got {name!r}")
+        raise ValueError(
+            f"method must be one of {', '.join(NAMES)}; got {name!r}"
+        )
     return OPTIMIZERS[name]
 
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "OPTIMIZERS", "NAMES", "by_name"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "OPTIMIZERS",
+    "NAMES",
+    "by_name",
+]

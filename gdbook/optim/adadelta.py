@@ -25,16 +25,27 @@ class Adadelta(Optimizer):
     the algorithm box of ``torch.optim.Adadelta``.
     """
 
-    def __init__(self, lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, maximize: bool = False):
+    def __init__(
+        self,
+        lr: LearningRate = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+    ):
         super().__init__(lr)
         self.rho = _validate.real("rho", rho, low=0.0, high=1.0)
         self.eps = _validate.real("eps", eps, low=0.0)
-        self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
+        self.weight_decay = _validate.real(
+            "weight_decay", weight_decay, low=0.0
+        )
         self.maximize = _validate.flag("maximize", maximize)
 
     def _init_state(self, x0: np.ndarray) -> dict:
-        return {"square_avg": np.zeros_like(x0), "acc_delta": np.zeros_like(x0)}
+        return {
+            "square_avg": np.zeros_like(x0),
+            "acc_delta": np.zeros_like(x0),
+        }
 
     def _update(self, x, g, state, lr):
         d = regularized_gradient(x, g, self.weight_decay, self.maximize)

@@ -23,13 +23,23 @@ class Adagrad(Optimizer):
     Optimization" (JMLR 2011); the algorithm box of ``torch.optim.Adagrad``.
     """
 
-    def __init__(self, lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False):
+    def __init__(
+        self,
+        lr: LearningRate = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        maximize: bool = False,
+    ):
         super().__init__(lr)
         self.lr_decay = _validate.real("lr_decay", lr_decay, low=0.0)
-        self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
+        self.weight_decay = _validate.real(
+            "weight_decay", weight_decay, low=0.0
+        )
         self.initial_accumulator_value = _validate.real(
-            "initial_accumulator_value", initial_accumulator_value, low=0.0)
+            "initial_accumulator_value", initial_accumulator_value, low=0.0
+        )
         self.eps = _validate.real("eps", eps, low=0.0)
         self.maximize = _validate.flag("maximize", maximize)
 

@@ -25,16 +25,28 @@ class Adam(Optimizer):
     ``torch.optim.Adam``.
     """
 
-    def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        lr: LearningRate = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ):
         super().__init__(lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = tuple(_validate.real(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
-                           for i, b in enumerate(betas))
+            raise TypeError(
+                f"betas must be a pair (beta1, beta2), got {betas!r}"
+            )
+        self.betas = tuple(
+            _validate.real(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
+            for i, b in enumerate(betas)
+        )
         self.eps = _validate.real("eps", eps, low=0.0)
-        self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
+        self.weight_decay = _validate.real(
+            "weight_decay", weight_decay, low=0.0
+        )
         self.amsgrad = _validate.flag("amsgrad", amsgrad)
         self.maximize = _validate.flag("maximize", maximize)
 
@@ -44,7 +56,9 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros_like(x0)
         return state
 
-    def _decay(self, x: np.ndarray, g: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
+    def _decay(
+        self, x: np.ndarray, g: np.ndarray, lr: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Adam's weight decay is coupled: an L2 term in the gradient, so it is rescaled by v."""
         return x, regularized_gradient(x, g, self.weight_decay, self.maximize)
 
@@ -52,13 +66,17 @@ class Adam(Optimizer):
         x, d = self._decay(x, g, lr)
         beta1, beta2 = self.betas
         t = state["step"] + 1
-        m = state["exp_avg"] + (1 - beta1) * (d - state["exp_avg"])  # = beta1*m + (1-beta1)*d, as torch's lerp
+        m = state["exp_avg"] + (1 - beta1) * (
+            d - state["exp_avg"]
+        )  # = beta1*m + (1-beta1)*d, as torch's lerp
         v = beta2 * state["exp_avg_sq"] + (1 - beta2) * d * d
         new_state = {"exp_avg": m, "exp_avg_sq": v}
         if self.amsgrad:
-            v = new_state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)
-        step_size = lr / (1 - beta1 ** t)
-        denom = np.sqrt(v) / (1 - beta2 ** t) ** 0.5 + self.eps
+            v = new_state["max_exp_avg_sq"] = np.maximum(
+                state["max_exp_avg_sq"], v
+            )
+        step_size = lr / (1 - beta1**t)
+        denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + self.eps
         return x - step_size * m / denom, new_state
 
 
@@ -76,9 +94,15 @@ class AdamW(Adam):
     box of ``torch.optim.AdamW``.
     """
 
-    def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        lr: LearningRate = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ):
         super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize)
 
     def _decay(self, x, g, lr):

@@ -32,7 +32,9 @@ class Optimizer(ShowsParameters):
         """The learning rate used by step ``t`` (0-based); a schedule's value is checked like a constant."""
         if not callable(self.lr):
             return self.lr
-        return _validate.real(f"lr (schedule value at step {t})", self.lr(t), low=0.0)
+        return _validate.real(
+            f"lr (schedule value at step {t})", self.lr(t), low=0.0
+        )
 
     def init(self, x0) -> dict:
         """The optimizer state before the first step at ``x0``."""
@@ -49,11 +51,20 @@ class Optimizer(ShowsParameters):
         x = _validate.vector("x", x)
         g = _validate.same_shape("g", g, x)
         if not isinstance(state, dict) or "step" not in state:
-            raise TypeError("state must be the dict returned by init() or step()")
-        for key, value in state.items():  # a state built for another x would broadcast silently
+            raise TypeError(
+                "state must be the dict returned by init() or step()"
+            )
+        for (
+            key,
+            value,
+        ) in (
+            state.items()
+        ):  # a state built for another x would broadcast silently
             if isinstance(value, np.ndarray) and value.shape != x.shape:
-                raise ValueError(f"state[{key!r}] has shape {value.shape} but x has shape {x.shape}: "
-                                 "use the state that init(x0) returned for this problem")
+                raise ValueError(
+                    f"state[{key!r}] has shape {value.shape} but x has shape {x.shape}: "
+                    "use the state that init(x0) returned for this problem"
+                )
         t = state["step"]
         lr = self.lr_at(t)
         x_new, new_state = self._update(x, g, state, lr)
@@ -63,11 +74,15 @@ class Optimizer(ShowsParameters):
     def _init_state(self, x0: np.ndarray) -> dict:
         return {}
 
-    def _update(self, x: np.ndarray, g: np.ndarray, state: dict, lr: float) -> tuple[np.ndarray, dict]:
+    def _update(
+        self, x: np.ndarray, g: np.ndarray, state: dict, lr: float
+    ) -> tuple[np.ndarray, dict]:
         raise NotImplementedError
 
 
-def regularized_gradient(x: np.ndarray, g: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
+def regularized_gradient(
+    x: np.ndarray, g: np.ndarray, weight_decay: float, maximize: bool
+) -> np.ndarray:
     """The direction torch.optim feeds to its update rules: ``g`` (negated to maximize) plus the L2 term.
 
     Weight decay here is coupled: it adds ``weight_decay * x``, the gradient of ``weight_decay/2 * ||x||^2``.

@@ -27,13 +27,22 @@ class RMSprop(Optimizer):
     the algorithm box of ``torch.optim.RMSprop``.
     """
 
-    def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        lr: LearningRate = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        maximize: bool = False,
+    ):
         super().__init__(lr)
         self.alpha = _validate.real("alpha", alpha, low=0.0, high=1.0)
         self.eps = _validate.real("eps", eps, low=0.0)
-        self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
+        self.weight_decay = _validate.real(
+            "weight_decay", weight_decay, low=0.0
+        )
         self.momentum = _validate.real("momentum", momentum, low=0.0)
         self.centered = _validate.flag("centered", centered)
         self.maximize = _validate.flag("maximize", maximize)
@@ -52,7 +61,9 @@ class RMSprop(Optimizer):
         v = a * state["square_avg"] + (1 - a) * d * d
         new_state = {"square_avg": v}
         if self.centered:
-            m = state["grad_avg"] + (1 - a) * (d - state["grad_avg"])  # = a*m + (1-a)*d, as torch's lerp
+            m = state["grad_avg"] + (1 - a) * (
+                d - state["grad_avg"]
+            )  # = a*m + (1-a)*d, as torch's lerp
             new_state["grad_avg"] = m
             s = np.sqrt(v - m * m) + self.eps
         else:

@@ -23,17 +23,28 @@ class SGD(Optimizer):
     Nesterov momentum; the algorithm box of ``torch.optim.SGD``.
     """
 
-    def __init__(self, lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0, maximize: bool = False):
+    def __init__(
+        self,
+        lr: LearningRate = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+    ):
         super().__init__(lr)
         self.momentum = _validate.real("momentum", momentum, low=0.0)
         self.dampening = _validate.real("dampening", dampening, low=0.0)
         self.nesterov = _validate.flag("nesterov", nesterov)
-        self.weight_decay = _validate.real("weight_decay", weight_decay, low=0.0)
+        self.weight_decay = _validate.real(
+            "weight_decay", weight_decay, low=0.0
+        )
         self.maximize = _validate.flag("maximize", maximize)
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise ValueError("nesterov=True requires momentum > 0 and dampening == 0, "
-                             f"got momentum={self.momentum}, dampening={self.dampening}")
+            raise ValueError(
+                "nesterov=True requires momentum > 0 and dampening == 0, "
+                f"got momentum={self.momentum}, dampening={self.dampening}"
+            )
 
     def _init_state(self, x0: np.ndarray) -> dict:
         return {"momentum_buffer": np.zeros_like(x0)} if self.momentum else {}
@@ -45,6 +56,9 @@ class SGD(Optimizer):
         if state["step"] == 0:
             buf = d
         else:
-            buf = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * d
+            buf = (
+                self.momentum * state["momentum_buffer"]
+                + (1 - self.dampening) * d
+            )
         d = d + self.momentum * buf if self.nesterov else buf
         return x - lr * d, {"momentum_buffer": buf}

@@ -11,9 +11,28 @@ from .base import Problem
 from .classic import Beale, Himmelblau, Rosenbrock
 from .counted import Counted
 from .finite_sum import FiniteSum, LeastSquares, Logistic
-from .landscapes import AbsoluteValue, SaddleValley, TiltedDoubleWell, positive_definite_fraction
+from .landscapes import (
+    AbsoluteValue,
+    SaddleValley,
+    TiltedDoubleWell,
+    positive_definite_fraction,
+)
 from .quadratic import Quadratic
 from .scaled import Scaled
 
-__all__ = ["Problem", "FiniteSum", "Counted", "Quadratic", "LeastSquares", "Logistic", "Scaled", "Rosenbrock", "Himmelblau",
-           "Beale", "TiltedDoubleWell", "SaddleValley", "AbsoluteValue", "positive_definite_fraction"]
+__all__ = [
+    "Problem",
+    "FiniteSum",
+    "Counted",
+    "Quadratic",
+    "LeastSquares",
+    "Logistic",
+    "Scaled",
+    "Rosenbrock",
+    "Himmelblau",
+    "Beale",
+    "TiltedDoubleWell",
+    "SaddleValley",
+    "AbsoluteValue",
+    "positive_definite_fraction",
+]

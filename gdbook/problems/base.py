@@ -36,7 +36,9 @@ class Problem:
         """f at each row of ``points`` (shape (m, dim)), e.g. a grid for a contour plot."""
         points = np.asarray(points, dtype=float)
         if points.ndim != 2 or points.shape[1] != self.dim:
-            raise ValueError(f"points must have shape (m, {self.dim}), got {points.shape}")
+            raise ValueError(
+                f"points must have shape (m, {self.dim}), got {points.shape}"
+            )
         return np.array([self._value(p) for p in points], dtype=float)
 
     def grad(self, x, idx=None) -> np.ndarray:
@@ -45,8 +47,12 @@ class Problem:
         if idx is None:
             return self._grad(x)
         if self.n_samples is None:
-            raise ValueError(f"idx is only allowed for finite-sum problems; {type(self).__name__} has no samples")
-        return self._batch_grad(x, _validate.indices("idx", idx, self.n_samples))
+            raise ValueError(
+                f"idx is only allowed for finite-sum problems; {type(self).__name__} has no samples"
+            )
+        return self._batch_grad(
+            x, _validate.indices("idx", idx, self.n_samples)
+        )
 
     def hessian(self, x) -> np.ndarray:
         """The Hessian matrix at ``x``."""

@@ -59,12 +59,14 @@ class Himmelblau(Problem):
 
     dim = 2
     f_star = 0.0
-    minima = np.array([
-        [3.0, 2.0],
-        [-2.805118086952745, 3.131312518250573],
-        [-3.779310253377747, -3.283185991286170],
-        [3.584428340330492, -1.848126526964404],
-    ])
+    minima = np.array(
+        [
+            [3.0, 2.0],
+            [-2.805118086952745, 3.131312518250573],
+            [-3.779310253377747, -3.283185991286170],
+            [3.584428340330492, -1.848126526964404],
+        ]
+    )
 
     def _value(self, p):
         x, y = p
@@ -79,7 +81,9 @@ class Himmelblau(Problem):
         x, y = p
         u, v = x**2 + y - 11, x + y**2 - 7
         cross = 4 * x + 4 * y
-        return np.array([[4 * u + 8 * x**2 + 2, cross], [cross, 2 + 4 * v + 8 * y**2]])
+        return np.array(
+            [[4 * u + 8 * x**2 + 2, cross], [cross, 2 + 4 * v + 8 * y**2]]
+        )
 
 
 class Beale(Problem):
@@ -100,7 +104,9 @@ class Beale(Problem):
 
     def _jacobian(self, p):
         x, y = p
-        return np.stack([y**self._k - 1, x * self._k * y ** (self._k - 1)], axis=1)
+        return np.stack(
+            [y**self._k - 1, x * self._k * y ** (self._k - 1)], axis=1
+        )
 
     def _value(self, p):
         r = self._residuals(p)

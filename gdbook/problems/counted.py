@@ -20,11 +20,19 @@ class Counted(Wrapper):
     """
 
     def __init__(self, problem):
-        if not (callable(getattr(problem, "value", None)) and callable(getattr(problem, "grad", None))):
-            raise TypeError(f"problem must have value(x) and grad(x) methods, got {type(problem).__name__}")
+        if not (
+            callable(getattr(problem, "value", None))
+            and callable(getattr(problem, "grad", None))
+        ):
+            raise TypeError(
+                f"problem must have value(x) and grad(x) methods, got {type(problem).__name__}"
+            )
         self.problem = problem
         self.nfev = self.njev = self.nhev = 0
-        self._value_at = self._grad_at = (None, None)  # (point, what was computed there)
+        self._value_at = self._grad_at = (
+            None,
+            None,
+        )  # (point, what was computed there)
 
     def value(self, x) -> float:
         """f(x), evaluated unless x is the latest point whose value was asked for."""
@@ -40,7 +48,9 @@ class Counted(Wrapper):
         """grad f(x) (cached as :meth:`value` is), or the mini-batch gradient over ``idx`` (never cached)."""
         if idx is not None:
             self.njev += 1
-            return _validate.same_shape("problem.grad(x, idx)", self.problem.grad(x, idx), x)
+            return _validate.same_shape(
+                "problem.grad(x, idx)", self.problem.grad(x, idx), x
+            )
         point, g = self._grad_at
         if point is not None and np.array_equal(point, x):
             return g

@@ -40,21 +40,30 @@ class FiniteSum(Problem):
         """Row r of the result is grad f_{idx[r]}(W[r]); W has shape (runs, dim), idx shape (runs,)."""
         W = np.asarray(W, dtype=float)
         if W.ndim != 2 or W.shape[1] != self.dim:
-            raise ValueError(f"W must have shape (runs, {self.dim}), got {W.shape}")
-        return self._sample_grads(W, _validate.indices("idx", idx, self.n_samples, shape=(W.shape[0],)))
+            raise ValueError(
+                f"W must have shape (runs, {self.dim}), got {W.shape}"
+            )
+        return self._sample_grads(
+            W,
+            _validate.indices("idx", idx, self.n_samples, shape=(W.shape[0],)),
+        )
 
     def _grad(self, x):
         return self._batch_grad(x, slice(None))
 
     def _sample_grads(self, W, idx):
-        raise NotImplementedError(f"{type(self).__name__} gives no per-sample gradients")
+        raise NotImplementedError(
+            f"{type(self).__name__} gives no per-sample gradients"
+        )
 
     def _gram_eigenvalues(self, scale: float) -> np.ndarray:
         """Eigenvalues of scale * X^T X / n + l2 * I, ascending."""
         with np.errstate(over="ignore"):
             gram = self.X.T @ self.X / self.n_samples
         if not np.all(np.isfinite(gram)):
-            raise ValueError("X is too large: X^T X / n overflows float64; scale the features down")
+            raise ValueError(
+                "X is too large: X^T X / n overflows float64; scale the features down"
+            )
         return scale * np.linalg.eigvalsh(gram) + self.l2
 
     def __repr__(self) -> str:
@@ -76,7 +85,9 @@ class LeastSquares(FiniteSum):
         self.L = float(eigenvalues[-1])
         self.mu = float(max(eigenvalues[0], 0.0))
         if self.mu > 1e-12 * self.L:
-            self.x_star = np.linalg.solve(self._hessian(None), self.X.T @ self.y / self.n_samples)
+            self.x_star = np.linalg.solve(
+                self._hessian(None), self.X.T @ self.y / self.n_samples
+            )
         else:
             self.x_star = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
         self.f_star = float(self._value(self.x_star))
@@ -84,7 +95,9 @@ class LeastSquares(FiniteSum):
 
     def predict(self, w, X=None) -> np.ndarray:
         """X w (the training X by default)."""
-        return (self.X if X is None else np.asarray(X, dtype=float)) @ self._point(w)
+        return (
+            self.X if X is None else np.asarray(X, dtype=float)
+        ) @ self._point(w)
 
     def _value(self, w):
         r = self.X @ w - self.y
@@ -122,11 +135,16 @@ class Logistic(FiniteSum):
 
     def predict_proba(self, w, X=None) -> np.ndarray:
         """P(y = 1 | x) = sigma(x^T w) for each row of X (the training X by default)."""
-        return sigmoid((self.X if X is None else np.asarray(X, dtype=float)) @ self._point(w))
+        return sigmoid(
+            (self.X if X is None else np.asarray(X, dtype=float))
+            @ self._point(w)
+        )
 
     def _value(self, w):
         z = self.X @ w
-        return np.mean(np.logaddexp(0.0, z) - self.y * z) + 0.5 * self.l2 * (w @ w)
+        return np.mean(np.logaddexp(0.0, z) - self.y * z) + 0.5 * self.l2 * (
+            w @ w
+        )
 
     def _batch_grad(self, w, idx):
         X, y = self.X[idx], self.y[idx]
@@ -134,7 +152,9 @@ class Logistic(FiniteSum):
 
     def _hessian(self, w):
         s = sigmoid(self.X @ w)
-        return (self.X.T * (s * (1 - s))) @ self.X / self.n_samples + self.l2 * np.eye(self.dim)
+        return (
+            self.X.T * (s * (1 - s))
+        ) @ self.X / self.n_samples + self.l2 * np.eye(self.dim)
 
     def _sample_grads(self, W, idx):
         X = self.X[idx]

@@ -35,8 +35,14 @@ class TiltedDoubleWell(Problem):
     dim = 1
 
     def __init__(self, tilt: float = 0.3):
-        self.tilt = _validate.real("tilt", tilt, low=0.0, high=2.0 / (3.0 * np.sqrt(3.0)), low_open=True,
-                                   high_open=True)
+        self.tilt = _validate.real(
+            "tilt",
+            tilt,
+            low=0.0,
+            high=2.0 / (3.0 * np.sqrt(3.0)),
+            low_open=True,
+            high_open=True,
+        )
         roots = np.sort(np.roots([1.0, 0.0, -1.0, self.tilt]).real)
         self.minima = roots[[0, 2]]
         self.local_maximum = float(roots[1])
@@ -105,13 +111,17 @@ class AbsoluteValue(Problem):
         return self.scale * np.sign(x)
 
     def _hessian(self, x):
-        raise NotImplementedError("AbsoluteValue has no Hessian at its kinks (and 0 elsewhere)")
+        raise NotImplementedError(
+            "AbsoluteValue has no Hessian at its kinks (and 0 elsewhere)"
+        )
 
     def __repr__(self) -> str:
         return f"AbsoluteValue(dim={self.dim}, scale={self.scale})"
 
 
-def positive_definite_fraction(dim: int, samples: int = 10_000, seed: int = 0) -> float:
+def positive_definite_fraction(
+    dim: int, samples: int = 10_000, seed: int = 0
+) -> float:
     """The fraction of ``samples`` random symmetric dim x dim matrices that are positive definite.
 
     Each matrix is (G + G^T)/2 with G's entries i.i.d. N(0, 1) (the Gaussian orthogonal ensemble up to

@@ -19,22 +19,34 @@ class Quadratic(Problem):
 
     def __init__(self, A, b=None, c: float = 0.0):
         if np.iscomplexobj(A):
-            raise TypeError("A must be real; got complex values (their imaginary parts would be dropped)")
+            raise TypeError(
+                "A must be real; got complex values (their imaginary parts would be dropped)"
+            )
         A = np.atleast_2d(np.asarray(A, dtype=float))
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
-            raise ValueError(f"A must be a square matrix of size >= 1, got shape {A.shape}")
+            raise ValueError(
+                f"A must be a square matrix of size >= 1, got shape {A.shape}"
+            )
         if not np.all(np.isfinite(A)):
             raise ValueError("A must be finite")
-        if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * np.abs(A).max(initial=1.0)):
+        if not np.allclose(
+            A, A.T, rtol=1e-12, atol=1e-12 * np.abs(A).max(initial=1.0)
+        ):
             raise ValueError("A must be symmetric")
         self.dim = A.shape[0]
         self.A = (A + A.T) / 2
-        self.b = np.zeros(self.dim) if b is None else _validate.vector("b", b, dim=self.dim)
+        self.b = (
+            np.zeros(self.dim)
+            if b is None
+            else _validate.vector("b", b, dim=self.dim)
+        )
         self.c = _validate.real("c", c)
         eigenvalues = np.linalg.eigvalsh(self.A)
         tol = 1e-12 * max(abs(eigenvalues[-1]), 1.0)
         if eigenvalues[0] < -tol:
-            raise ValueError(f"A must be positive semi-definite, its smallest eigenvalue is {eigenvalues[0]:.3g}")
+            raise ValueError(
+                f"A must be positive semi-definite, its smallest eigenvalue is {eigenvalues[0]:.3g}"
+            )
         self.eigenvalues = np.clip(eigenvalues, 0.0, None)
         self.L = float(self.eigenvalues[-1])
         self.mu = float(self.eigenvalues[0]) if eigenvalues[0] > tol else 0.0
@@ -43,7 +55,9 @@ class Quadratic(Problem):
             self.f_star = float(self.c - 0.5 * self.b @ self.x_star)
 
     @classmethod
-    def random(cls, dim: int, kappa: float, seed: int | None = None, mu: float = 1.0) -> "Quadratic":
+    def random(
+        cls, dim: int, kappa: float, seed: int | None = None, mu: float = 1.0
+    ) -> "Quadratic":
         """A random quadratic with eigenvalues log-spaced in [mu, kappa * mu], so L/mu = kappa exactly.
 
         A = Q diag(lambda) Q^T with Q a Haar-random orthogonal matrix; b ~ N(0, I); all drawn from

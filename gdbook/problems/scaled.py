@@ -23,13 +23,23 @@ class Scaled(Wrapper, Problem):
     """
 
     def __init__(self, problem, factor: float):
-        if not (callable(getattr(problem, "value", None)) and callable(getattr(problem, "grad", None))):
-            raise TypeError(f"problem must have value(x) and grad(x) methods, got {type(problem).__name__}")
+        if not (
+            callable(getattr(problem, "value", None))
+            and callable(getattr(problem, "grad", None))
+        ):
+            raise TypeError(
+                f"problem must have value(x) and grad(x) methods, got {type(problem).__name__}"
+            )
         factor = _validate.real("factor", factor)
         if factor == 0:
-            raise ValueError("factor must be nonzero: 0 f has every point as a minimiser")
+            raise ValueError(
+                "factor must be nonzero: 0 f has every point as a minimiser"
+            )
         self.problem, self.factor = problem, factor
-        self.dim, self.n_samples = problem.dim, getattr(problem, "n_samples", None)
+        self.dim, self.n_samples = (
+            problem.dim,
+            getattr(problem, "n_samples", None),
+        )
         self.L, self.L_max = self._scaled("L"), self._scaled("L_max")
         if factor > 0:
             self.mu, self.f_star = self._scaled("mu"), self._scaled("f_star")

@@ -10,11 +10,45 @@ This is the only part of gdbook that imports torch; ``import gdbook`` does not i
 
 from .checkpoint import CheckpointError
 from .devices import device
-from .models import MLP, LinearRegression, LogisticRegression, MatrixFactorization, SmallCNN
-from .optim import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, AdamW, FlatAdam, FlatAdamW, FlatSGD,
-                    RMSprop)
+from .models import (
+    MLP,
+    LinearRegression,
+    LogisticRegression,
+    MatrixFactorization,
+    SmallCNN,
+)
+from .optim import (
+    OPTIMIZERS,
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    AdamW,
+    FlatAdam,
+    FlatAdamW,
+    FlatSGD,
+    RMSprop,
+)
 from .training import DivergenceError, train
 
-__all__ = ["device", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "FlatAdam", "FlatAdamW",
-           "FlatSGD", "OPTIMIZERS", "LinearRegression", "LogisticRegression", "MLP", "SmallCNN",
-           "MatrixFactorization", "train", "CheckpointError", "DivergenceError"]
+__all__ = [
+    "device",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "FlatAdam",
+    "FlatAdamW",
+    "FlatSGD",
+    "OPTIMIZERS",
+    "LinearRegression",
+    "LogisticRegression",
+    "MLP",
+    "SmallCNN",
+    "MatrixFactorization",
+    "train",
+    "CheckpointError",
+    "DivergenceError",
+]

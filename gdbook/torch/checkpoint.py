@@ -39,20 +39,36 @@ def save(path: str | os.PathLike, fingerprint: dict, **contents) -> None:
     A failed write (a full disk) removes its temporary file and raises ``OSError`` naming ``path``."""
     path = Path(path)
     data = io.BytesIO()  # serialised first: torch.save would turn a failed write into a RuntimeError
-    torch.save({"format": FORMAT, "version": VERSION, "fingerprint": fingerprint, **contents}, data)
+    torch.save(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "fingerprint": fingerprint,
+            **contents,
+        },
+        data,
+    )
     try:
-        descriptor, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+        descriptor, tmp = tempfile.mkstemp(
+            prefix=f"{path.name}.", suffix=".tmp", dir=path.parent
+        )
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data.getbuffer())
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(tmp, path)
-        except BaseException:  # a full disk, or a KeyboardInterrupt: leave no partial file behind
+        except (
+            BaseException
+        ):  # a full disk, or a KeyboardInterrupt: leave no partial file behind
             os.unlink(tmp)
             raise
     except OSError as err:
-        raise OSError(err.errno, f"cannot write the checkpoint: {err.strerror}", str(path)) from err
+        raise OSError(
+            err.errno,
+            f"cannot write the checkpoint: {err.strerror}",
+            str(path),
+        ) from err
     if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
         folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -65,26 +81,42 @@ def load(path: str | os.PathLike, fingerprint: dict) -> dict:
     """The contents saved at ``path``, after checking that they belong to a run with ``fingerprint``."""
     try:
         contents = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a truncated or foreign file
-        raise CheckpointError(f"{path}: cannot be read as a checkpoint ({type(err).__name__}: {err})") from err
+    except (
+        Exception
+    ) as err:  # torch raises many types for a truncated or foreign file
+        raise CheckpointError(
+            f"{path}: cannot be read as a checkpoint ({type(err).__name__}: {err})"
+        ) from err
     if not isinstance(contents, dict) or contents.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a gdbook checkpoint (no {FORMAT!r} format tag)")
+        raise CheckpointError(
+            f"{path}: not a gdbook checkpoint (no {FORMAT!r} format tag)"
+        )
     if contents.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {contents.get('version')!r}; "
-                              f"this gdbook reads version {VERSION}")
+        raise CheckpointError(
+            f"{path}: checkpoint format version {contents.get('version')!r}; "
+            f"this gdbook reads version {VERSION}"
+        )
     saved = contents.get("fingerprint")
     if not isinstance(saved, dict):
-        raise CheckpointError(f"{path}: damaged checkpoint (its fingerprint is a {type(saved).__name__}, "
-                              "not a dict)")
+        raise CheckpointError(
+            f"{path}: damaged checkpoint (its fingerprint is a {type(saved).__name__}, "
+            "not a dict)"
+        )
     for key, expected in fingerprint.items():
         if saved.get(key) != expected:
-            raise CheckpointError(f"{path}: written by a different run: {key} {_difference(saved.get(key), expected)}")
+            raise CheckpointError(
+                f"{path}: written by a different run: {key} {_difference(saved.get(key), expected)}"
+            )
     return contents
 
 
 def _difference(saved, expected) -> str:
     """Where ``saved`` and ``expected`` differ, in words (the first differing entry of two lists)."""
-    if isinstance(saved, (list, tuple)) and isinstance(expected, (list, tuple)) and len(saved) == len(expected):
+    if (
+        isinstance(saved, (list, tuple))
+        and isinstance(expected, (list, tuple))
+        and len(saved) == len(expected)
+    ):
         i = next(i for i, (a, b) in enumerate(zip(saved, expected)) if a != b)
         saved, expected = saved[i], expected[i]
         return f"entry {i} is {saved!r} in the checkpoint but {expected!r} in this run"
@@ -105,7 +137,9 @@ def lock(path: str | os.PathLike):
     lock_path = path.with_name(path.name + ".lock")
     descriptor = _acquire(path, lock_path)
     try:
-        os.ftruncate(descriptor, 0)  # a killed holder's file may still hold its pid
+        os.ftruncate(
+            descriptor, 0
+        )  # a killed holder's file may still hold its pid
         os.write(descriptor, f"{os.getpid()}\n".encode())
         for stale in path.parent.glob(f"{glob.escape(path.name)}.*.tmp"):
             stale.unlink(missing_ok=True)
@@ -118,12 +152,21 @@ def _acquire(path: Path, lock_path: Path) -> int:
     """An open descriptor of ``lock_path``, locked by this process."""
     while True:
         try:
-            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | (0 if fcntl else os.O_EXCL), 0o644)
+            descriptor = os.open(
+                lock_path,
+                os.O_RDWR | os.O_CREAT | (0 if fcntl else os.O_EXCL),
+                0o644,
+            )
         except FileExistsError:
-            raise _held(path, lock_path, f"; if it no longer runs, delete {lock_path}") from None
+            raise _held(
+                path, lock_path, f"; if it no longer runs, delete {lock_path}"
+            ) from None
         except OSError as err:
-            raise OSError(err.errno, f"cannot write the checkpoint {path.name} in its folder: {err.strerror}",
-                          str(path.parent)) from err
+            raise OSError(
+                err.errno,
+                f"cannot write the checkpoint {path.name} in its folder: {err.strerror}",
+                str(path.parent),
+            ) from err
         if fcntl is None:
             return descriptor
         try:
@@ -136,7 +179,9 @@ def _acquire(path: Path, lock_path: Path) -> int:
                 return descriptor
         except FileNotFoundError:
             pass
-        os.close(descriptor)  # the holder removed the file between our open and flock: lock the new one
+        os.close(
+            descriptor
+        )  # the holder removed the file between our open and flock: lock the new one
 
 
 def _held(path: Path, lock_path: Path, advice: str = "") -> CheckpointError:
@@ -145,12 +190,16 @@ def _held(path: Path, lock_path: Path, advice: str = "") -> CheckpointError:
         pid = lock_path.read_text().strip() or "unknown"
     except OSError:
         pid = "unknown"
-    return CheckpointError(f"{path}: in use by another run (pid {pid}){advice}")
+    return CheckpointError(
+        f"{path}: in use by another run (pid {pid}){advice}"
+    )
 
 
 def _release(descriptor: int, lock_path: Path) -> None:
     """Let go of the lock :func:`_acquire` took, and remove its file."""
-    if fcntl is None:  # the file is the lock, and Windows cannot remove an open file
+    if (
+        fcntl is None
+    ):  # the file is the lock, and Windows cannot remove an open file
         os.close(descriptor)
         lock_path.unlink(missing_ok=True)
     else:  # removed while still locked, so that whoever locks next locks a file that stays

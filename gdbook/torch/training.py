@@ -40,31 +40,64 @@ class DivergenceError(FloatingPointError):
 
 def _tensors(data) -> tuple[torch.Tensor, ...]:
     """``data`` (a tuple of tensors or a TensorDataset) as tensors: inputs..., target."""
-    tensors = tuple(data.tensors if isinstance(data, torch.utils.data.TensorDataset) else data)
-    if len(tensors) < 2 or not all(isinstance(t, torch.Tensor) for t in tensors):
-        raise TypeError("data must be a tuple (inputs..., target) of at least two tensors, or a TensorDataset")
+    tensors = tuple(
+        data.tensors
+        if isinstance(data, torch.utils.data.TensorDataset)
+        else data
+    )
+    if len(tensors) < 2 or not all(
+        isinstance(t, torch.Tensor) for t in tensors
+    ):
+        raise TypeError(
+            "data must be a tuple (inputs..., target) of at least two tensors, or a TensorDataset"
+        )
     if len({len(t) for t in tensors}) != 1:
-        raise ValueError(f"data tensors must have the same length (first dimension), got "
-                         f"{[tuple(t.shape) for t in tensors]}")
+        raise ValueError(
+            f"data tensors must have the same length (first dimension), got "
+            f"{[tuple(t.shape) for t in tensors]}"
+        )
     if len(tensors[0]) == 0:
         raise ValueError("data must hold at least one sample")
     return tensors
 
 
-def fingerprint(model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Optimizer, scheduler, tensors,
-                batch_size: int, shuffle: bool, seed: int) -> dict:
+def fingerprint(
+    model: nn.Module,
+    loss_fn: Callable,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    tensors,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+) -> dict:
     """What a checkpoint must match to be resumed: the structure of the model and optimizer, the optimizer's
     constructor hyper-parameters (``optimizer.defaults``; a scheduler's later changes to the param groups do
     not count), the data's shapes and content, the loss function, the scheduler's class, and the sampling.
     Resuming with another lr, other data or another loss is then refused rather than silently ignored."""
     return {
-        "model": [(name, tuple(t.shape), str(t.dtype)) for name, t in model.state_dict().items()],
-        "optimizer": [type(optimizer).__name__] + [len(group["params"]) for group in optimizer.param_groups],
-        "hyperparameters": sorted((key, value if isinstance(value, (bool, int, float, str, tuple, type(None)))
-                                   else repr(value)) for key, value in optimizer.defaults.items()),
+        "model": [
+            (name, tuple(t.shape), str(t.dtype))
+            for name, t in model.state_dict().items()
+        ],
+        "optimizer": [type(optimizer).__name__]
+        + [len(group["params"]) for group in optimizer.param_groups],
+        "hyperparameters": sorted(
+            (
+                key,
+                value
+                if isinstance(
+                    value, (bool, int, float, str, tuple, type(None))
+                )
+                else repr(value),
+            )
+            for key, value in optimizer.defaults.items()
+        ),
         "data": [(tuple(t.shape), str(t.dtype), _content(t)) for t in tensors],
         "loss": _name(loss_fn),
-        "scheduler": None if scheduler is None else type(scheduler).__qualname__,
+        "scheduler": None
+        if scheduler is None
+        else type(scheduler).__qualname__,
         "batch_size": batch_size,
         "shuffle": shuffle,
         "seed": seed,
@@ -73,7 +106,9 @@ def fingerprint(model: nn.Module, loss_fn: Callable, optimizer: torch.optim.Opti
 
 def _content(tensor: torch.Tensor) -> str:
     """A hash of the tensor's values: SHA-256 of its bytes, about a second per GB (computed once per run)."""
-    data = tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy()
+    data = (
+        tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy()
+    )
     return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -81,15 +116,34 @@ def _name(loss_fn: Callable) -> str:
     """The loss function's qualified name and, for a module, its settings: ``"MSELoss(reduction='sum')"``."""
     if not isinstance(loss_fn, nn.Module):
         return getattr(loss_fn, "__qualname__", type(loss_fn).__qualname__)
-    settings = [f"{key}={value!r}" for key, value in vars(loss_fn).items()  # public plain attributes
-                if key[0] != "_" and key != "training" and isinstance(value, (bool, int, float, str))]
-    settings += [f"{key}={_content(value)!r}" for key, value in loss_fn.state_dict().items()]  # class weights
+    settings = [
+        f"{key}={value!r}"
+        for key, value in vars(loss_fn).items()  # public plain attributes
+        if key[0] != "_"
+        and key != "training"
+        and isinstance(value, (bool, int, float, str))
+    ]
+    settings += [
+        f"{key}={_content(value)!r}"
+        for key, value in loss_fn.state_dict().items()
+    ]  # class weights
     return f"{type(loss_fn).__qualname__}({', '.join(settings)})"
 
 
-def train(model: nn.Module, loss_fn: Callable, data, optimizer: torch.optim.Optimizer, epochs: int, *,
-          batch_size: int | None = None, shuffle: bool = True, seed: int = 0, scheduler=None,
-          checkpoint: str | os.PathLike | None = None, progress: bool = False) -> dict:
+def train(
+    model: nn.Module,
+    loss_fn: Callable,
+    data,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    scheduler=None,
+    checkpoint: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> dict:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the history.
 
     data        a tuple ``(inputs..., target)`` of tensors of equal length, or a ``TensorDataset``; it is
@@ -113,66 +167,123 @@ def train(model: nn.Module, loss_fn: Callable, data, optimizer: torch.optim.Opti
     rates, without writing the diverged state to the checkpoint.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}"
+        )
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a path (str or os.PathLike) or None, "
-                        f"got {type(checkpoint).__name__}")
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    if checkpoint is not None and not isinstance(
+        checkpoint, (str, os.PathLike)
+    ):
+        raise TypeError(
+            f"checkpoint must be a path (str or os.PathLike) or None, "
+            f"got {type(checkpoint).__name__}"
+        )
     epochs = _validate.integer("epochs", epochs, low=0)
     seed = _validate.integer("seed", seed)
     tensors = _tensors(data)
     n = len(tensors[0])
-    batch_size = n if batch_size is None else _validate.integer("batch_size", batch_size, low=1)
+    batch_size = (
+        n
+        if batch_size is None
+        else _validate.integer("batch_size", batch_size, low=1)
+    )
     parameters = list(model.parameters())
     if not parameters:
         raise ValueError("model has no parameters to train")
     held = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if not any(id(p) in held for p in parameters):
-        raise ValueError("optimizer holds none of the model's parameters; "
-                         "build it from this model's parameters()")
+        raise ValueError(
+            "optimizer holds none of the model's parameters; "
+            "build it from this model's parameters()"
+        )
     device = parameters[0].device
     _check_target(model, [t[:2].to(device) for t in tensors])
-    run = fingerprint(model, loss_fn, optimizer, scheduler, tensors, batch_size, bool(shuffle), seed)
+    run = fingerprint(
+        model,
+        loss_fn,
+        optimizer,
+        scheduler,
+        tensors,
+        batch_size,
+        bool(shuffle),
+        seed,
+    )
     tensors = tuple(t.to(device) for t in tensors)
     generator = torch.Generator().manual_seed(seed)
     history = {"epoch": [], "loss": [], "lr": []}
-    with contextlib.nullcontext() if checkpoint is None else ckpt.lock(checkpoint):
+    with (
+        contextlib.nullcontext()
+        if checkpoint is None
+        else ckpt.lock(checkpoint)
+    ):
         if checkpoint is not None and Path(checkpoint).exists():
-            history = _resume(checkpoint, run, model, optimizer, scheduler, generator)
+            history = _resume(
+                checkpoint, run, model, optimizer, scheduler, generator
+            )
             if len(history["epoch"]) > epochs:
-                raise ckpt.CheckpointError(f"{checkpoint}: the checkpoint is at epoch "
-                                           f"{len(history['epoch'])}, past epochs={epochs}")
+                raise ckpt.CheckpointError(
+                    f"{checkpoint}: the checkpoint is at epoch "
+                    f"{len(history['epoch'])}, past epochs={epochs}"
+                )
         model.train()
-        bar = tqdm(range(len(history["epoch"]), epochs), initial=len(history["epoch"]), total=epochs,
-                   desc="train", **({} if progress else {"disable": True}))  # unset: TQDM_DISABLE decides
+        bar = tqdm(
+            range(len(history["epoch"]), epochs),
+            initial=len(history["epoch"]),
+            total=epochs,
+            desc="train",
+            **({} if progress else {"disable": True}),
+        )  # unset: TQDM_DISABLE decides
         for epoch in bar:
             lr = float(optimizer.param_groups[0]["lr"])
-            order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+            order = (
+                torch.randperm(n, generator=generator)
+                if shuffle
+                else torch.arange(n)
+            )
             total = 0.0
             for step, idx in enumerate(order.split(batch_size)):
                 idx = idx.to(device)
-                loss = _step(model, loss_fn, optimizer, [t[idx] for t in tensors])
+                loss = _step(
+                    model, loss_fn, optimizer, [t[idx] for t in tensors]
+                )
                 if not math.isfinite(loss):
-                    raise DivergenceError(f"training diverged: the loss is {loss} at epoch {epoch + 1}, "
-                                          f"step {step + 1} ({_lrs(optimizer)}); try a smaller learning rate",
-                                          history)
+                    raise DivergenceError(
+                        f"training diverged: the loss is {loss} at epoch {epoch + 1}, "
+                        f"step {step + 1} ({_lrs(optimizer)}); try a smaller learning rate",
+                        history,
+                    )
                 total += loss * len(idx)
             history["epoch"].append(epoch + 1)
             history["loss"].append(total / n)
             history["lr"].append(lr)
-            if has_diverged(history["loss"][0], history["loss"][-1], min(history["loss"])):
-                raise DivergenceError(f"training diverged: the mean loss is {total / n:.4g} at epoch "
-                                      f"{epoch + 1}, more than {DIVERGENCE_FACTOR:g} times the first epoch's "
-                                      f"{history['loss'][0]:.4g} ({_lrs(optimizer)}); "
-                                      "try a smaller learning rate", history)
+            if has_diverged(
+                history["loss"][0], history["loss"][-1], min(history["loss"])
+            ):
+                raise DivergenceError(
+                    f"training diverged: the mean loss is {total / n:.4g} at epoch "
+                    f"{epoch + 1}, more than {DIVERGENCE_FACTOR:g} times the first epoch's "
+                    f"{history['loss'][0]:.4g} ({_lrs(optimizer)}); "
+                    "try a smaller learning rate",
+                    history,
+                )
             if scheduler is not None:
                 scheduler.step()
             bar.set_postfix(loss=f"{total / n:.4g}")
             if checkpoint is not None:
-                ckpt.save(checkpoint, run, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                          scheduler=None if scheduler is None else scheduler.state_dict(),
-                          rng=rng.get_state(generator), history=history)
+                ckpt.save(
+                    checkpoint,
+                    run,
+                    model=model.state_dict(),
+                    optimizer=optimizer.state_dict(),
+                    scheduler=None
+                    if scheduler is None
+                    else scheduler.state_dict(),
+                    rng=rng.get_state(generator),
+                    history=history,
+                )
         bar.close()
     return history
 
@@ -194,9 +305,11 @@ def _check_target(model: nn.Module, probe: list[torch.Tensor]) -> None:
     except RuntimeError:  # e.g. scores (n, classes) and labels (n,): a loss does not broadcast them
         return
     if shape != output.shape:
-        raise ValueError(f"data: targets of shape {tuple(target.shape)} and the model's outputs of shape "
-                         f"{tuple(output.shape)} (of the first {len(target)} samples) would broadcast to "
-                         f"{tuple(shape)} in a loss; give the targets the outputs' shape")
+        raise ValueError(
+            f"data: targets of shape {tuple(target.shape)} and the model's outputs of shape "
+            f"{tuple(output.shape)} (of the first {len(target)} samples) would broadcast to "
+            f"{tuple(shape)} in a loss; give the targets the outputs' shape"
+        )
 
 
 def _step(model, loss_fn, optimizer, batch) -> float:
@@ -204,8 +317,10 @@ def _step(model, loss_fn, optimizer, batch) -> float:
     optimizer.zero_grad()
     loss = loss_fn(model(*batch[:-1]), batch[-1])
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise ValueError(f"loss_fn must return a scalar tensor, "
-                         f"got {getattr(loss, 'shape', type(loss).__name__)}")
+        raise ValueError(
+            f"loss_fn must return a scalar tensor, "
+            f"got {getattr(loss, 'shape', type(loss).__name__)}"
+        )
     value = loss.item()
     if math.isfinite(value):
         loss.backward()
@@ -229,15 +344,30 @@ def _resume(path, run: dict, model, optimizer, scheduler, generator) -> dict:
         if scheduler is not None:
             scheduler.load_state_dict(saved["scheduler"])
         rng.set_state(saved["rng"], generator)
-    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-        raise ckpt.CheckpointError(f"{path}: damaged checkpoint ({type(err).__name__}: {err})") from err
+    except (
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+        AttributeError,
+    ) as err:
+        raise ckpt.CheckpointError(
+            f"{path}: damaged checkpoint ({type(err).__name__}: {err})"
+        ) from err
     return history
 
 
 def _history(history: dict) -> dict:
     """A checkpoint's history, checked: epochs 1, ..., k with k losses and k learning rates."""
     k = len(history["epoch"])
-    if history["epoch"] != list(range(1, k + 1)) or len(history["loss"]) != k or len(history["lr"]) != k:
-        raise ValueError(f"its history has epochs {history['epoch']} with {len(history['loss'])} losses "
-                         f"and {len(history['lr'])} learning rates")
+    if (
+        history["epoch"] != list(range(1, k + 1))
+        or len(history["loss"]) != k
+        or len(history["lr"]) != k
+    ):
+        raise ValueError(
+            f"its history has epochs {history['epoch']} with {len(history['loss'])} losses "
+            f"and {len(history['lr'])} learning rates"
+        )
     return history

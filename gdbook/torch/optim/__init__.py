@@ -11,7 +11,20 @@ from .flat import FlatAdam, FlatAdamW, FlatSGD
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW)}
+OPTIMIZERS = {
+    cls.__name__.lower(): cls
+    for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW)
+}
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "FlatAdam", "FlatAdamW", "FlatSGD",
-           "OPTIMIZERS"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "FlatAdam",
+    "FlatAdamW",
+    "FlatSGD",
+    "OPTIMIZERS",
+]

@@ -8,8 +8,18 @@ from ... import optim as reference
 from .base import Optimizer, as_real, direction
 
 
-def adadelta_(param: torch.Tensor, grad: torch.Tensor, square_avg: torch.Tensor, acc_delta: torch.Tensor, *,
-              lr: float, rho: float, eps: float, weight_decay: float, maximize: bool) -> None:
+def adadelta_(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    square_avg: torch.Tensor,
+    acc_delta: torch.Tensor,
+    *,
+    lr: float,
+    rho: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None:
     r"""One Adadelta step on ``param``, in place, as torch.optim.Adadelta's for-loop.
 
         d  = grad + weight_decay * param          (grad negated when maximize)
@@ -28,7 +38,10 @@ def adadelta_(param: torch.Tensor, grad: torch.Tensor, square_avg: torch.Tensor,
     std = square_avg.add(eps).sqrt_()
     delta = acc_delta.add(eps).sqrt_().div_(std).mul_(d)
     acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-    param.add_(torch.view_as_complex(delta) if param.is_complex() else delta, alpha=-lr)
+    param.add_(
+        torch.view_as_complex(delta) if param.is_complex() else delta,
+        alpha=-lr,
+    )
 
 
 class Adadelta(Optimizer):
@@ -37,17 +50,50 @@ class Adadelta(Optimizer):
     kernel = staticmethod(adadelta_)
     reference_class = reference.Adadelta
 
-    def __init__(self, params, lr: float | torch.Tensor = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, foreach: bool | None = None, *, capturable: bool = False,
-                 maximize: bool = False, differentiable: bool = False):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
-                                      capturable=capturable, foreach=foreach, differentiable=differentiable))
+    def __init__(
+        self,
+        params,
+        lr: float | torch.Tensor = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+        foreach: bool | None = None,
+        *,
+        capturable: bool = False,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                rho=rho,
+                eps=eps,
+                weight_decay=weight_decay,
+                maximize=maximize,
+                capturable=capturable,
+                foreach=foreach,
+                differentiable=differentiable,
+            ),
+        )
 
     def _init_state(self, param, group):
-        return {"step": torch.tensor(0.0), "square_avg": torch.zeros_like(param),
-                "acc_delta": torch.zeros_like(param)}
+        return {
+            "step": torch.tensor(0.0),
+            "square_avg": torch.zeros_like(param),
+            "acc_delta": torch.zeros_like(param),
+        }
 
     def _update(self, param, grad, state, group):
         state["step"] += 1
-        self._kernel(param, grad, state["square_avg"], state["acc_delta"], lr=group["lr"], rho=group["rho"],
-                     eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+        self._kernel(
+            param,
+            grad,
+            state["square_avg"],
+            state["acc_delta"],
+            lr=group["lr"],
+            rho=group["rho"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )

@@ -39,7 +39,10 @@ def triton_kernels():
         return None
     try:
         from . import triton_kernels as module
-    except (ImportError, RuntimeError):  # a triton that does not fit this torch: fall back, don't fail
+    except (
+        ImportError,
+        RuntimeError,
+    ):  # a triton that does not fit this torch: fall back, don't fail
         return None
     return module
 
@@ -53,18 +56,34 @@ def resolve(backend: str, tensors: list[torch.Tensor]) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     on_cuda = bool(tensors) and all(t.is_cuda for t in tensors)
-    fused_fits = bool(tensors) and all(t.device.type == "cpu" and t.dtype in FUSED_DTYPES for t in tensors)
-    triton_fits = on_cuda and all(t.dtype in TRITON_DTYPES for t in tensors) and triton_kernels() is not None
+    fused_fits = bool(tensors) and all(
+        t.device.type == "cpu" and t.dtype in FUSED_DTYPES for t in tensors
+    )
+    triton_fits = (
+        on_cuda
+        and all(t.dtype in TRITON_DTYPES for t in tensors)
+        and triton_kernels() is not None
+    )
     if backend == "auto":
         if on_cuda:
-            return "triton" if triton_fits else "compile" if triton_kernels() is not None else "eager"
+            return (
+                "triton"
+                if triton_fits
+                else "compile"
+                if triton_kernels() is not None
+                else "eager"
+            )
         return "fused" if fused_fits else "eager"
     if backend == "fused" and tensors and not fused_fits:
-        raise ValueError("backend='fused' needs CPU parameters of dtype "
-                         f"{', '.join(map(str, FUSED_DTYPES))}; got {_kinds(tensors)}")
+        raise ValueError(
+            "backend='fused' needs CPU parameters of dtype "
+            f"{', '.join(map(str, FUSED_DTYPES))}; got {_kinds(tensors)}"
+        )
     if backend == "triton" and tensors and not triton_fits:
-        raise ValueError("backend='triton' needs the triton package and CUDA parameters of dtype "
-                         f"{', '.join(map(str, TRITON_DTYPES))}; got {_kinds(tensors)}")
+        raise ValueError(
+            "backend='triton' needs the triton package and CUDA parameters of dtype "
+            f"{', '.join(map(str, TRITON_DTYPES))}; got {_kinds(tensors)}"
+        )
     return backend
 
 

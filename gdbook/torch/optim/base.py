@@ -23,12 +23,23 @@ KERNELS = "gdbook picks its kernels itself (torch.optim's for-loop per tensor; a
 FLAGS = {
     "foreach": ((None, False), KERNELS),
     "fused": ((None, False), KERNELS),
-    "capturable": ((False,), "its step reads the step count on the host, so a CUDA graph cannot capture it"),
-    "differentiable": ((False,), "its step updates in place under torch.no_grad()"),
+    "capturable": (
+        (False,),
+        "its step reads the step count on the host, so a CUDA graph cannot capture it",
+    ),
+    "differentiable": (
+        (False,),
+        "its step updates in place under torch.no_grad()",
+    ),
 }
 
 
-def direction(param: torch.Tensor, grad: torch.Tensor, weight_decay: float, maximize: bool) -> torch.Tensor:
+def direction(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    weight_decay: float,
+    maximize: bool,
+) -> torch.Tensor:
     """``grad`` (negated to maximize) plus the coupled L2 term ``weight_decay * param``, as torch.optim."""
     grad = -grad if maximize else grad
     return grad.add(param, alpha=weight_decay) if weight_decay else grad
@@ -38,13 +49,21 @@ def as_real(tensor: torch.Tensor | None) -> torch.Tensor | None:
     """A complex tensor as a real one with a last axis (real, imaginary), ``torch.view_as_real``.
     torch.optim updates a complex parameter as its real and imaginary parts (Adam's second moment is re²
     and im², not the complex g²) after computing the direction d in complex arithmetic; so do the kernels."""
-    return torch.view_as_real(tensor) if tensor is not None and tensor.is_complex() else tensor
+    return (
+        torch.view_as_real(tensor)
+        if tensor is not None and tensor.is_complex()
+        else tensor
+    )
 
 
 def as_scalar(value):
     """A 1-element tensor hyper-parameter as a 0-d one, which torch's ``alpha=`` and ``value=`` accept
     (``torch.optim.optimizer._to_scalar``); anything else as it is."""
-    return value.squeeze() if isinstance(value, torch.Tensor) and value.dim() else value
+    return (
+        value.squeeze()
+        if isinstance(value, torch.Tensor) and value.dim()
+        else value
+    )
 
 
 def as_number(name: str, value):
@@ -52,12 +71,18 @@ def as_number(name: str, value):
     by its single value; ``betas`` must be both numbers or both tensors, as in torch.optim."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise ValueError(f"Tensor {name} must be 1-element, got shape {tuple(value.shape)}")
+            raise ValueError(
+                f"Tensor {name} must be 1-element, got shape {tuple(value.shape)}"
+            )
         return value.item()
     if name == "betas" and isinstance(value, (tuple, list)):
         if len({isinstance(beta, torch.Tensor) for beta in value}) > 1:
-            raise ValueError(f"betas must be either both floats or both Tensors, got {value!r}")
-        return tuple(as_number(f"betas[{i}]", beta) for i, beta in enumerate(value))
+            raise ValueError(
+                f"betas must be either both floats or both Tensors, got {value!r}"
+            )
+        return tuple(
+            as_number(f"betas[{i}]", beta) for i, beta in enumerate(value)
+        )
     return value
 
 
@@ -72,7 +97,9 @@ class Optimizer(torch.optim.Optimizer):
 
     kernel = None
     reference_class: type[reference.Optimizer]
-    fused_alternative: str | None = None  # gdbook's fused version of this class, e.g. "FlatAdam"
+    fused_alternative: str | None = (
+        None  # gdbook's fused version of this class, e.g. "FlatAdam"
+    )
 
     def __init__(self, params, defaults: dict):
         self._check(defaults)
@@ -83,20 +110,32 @@ class Optimizer(torch.optim.Optimizer):
         constructor's arguments, or a param group over them) is out of range, or an implementation flag
         asks for what gdbook does not do. One home for the ranges: the NumPy reference class."""
         if callable(hyper["lr"]):
-            raise TypeError("lr must be a real number; for a schedule use torch.optim.lr_scheduler")
+            raise TypeError(
+                "lr must be a real number; for a schedule use torch.optim.lr_scheduler"
+            )
         for flag, (allowed, reason) in FLAGS.items():
             if flag in hyper and hyper[flag] not in allowed:
                 name = type(self).__name__
                 offer = f"torch.optim.{name.removeprefix('Flat')}({flag}=True)"
                 if flag in ("foreach", "fused") and self.fused_alternative:
-                    offer = (f"gdbook.torch.{self.fused_alternative} for one fused update of all parameters, "
-                             f"or {offer}")
+                    offer = (
+                        f"gdbook.torch.{self.fused_alternative} for one fused update of all parameters, "
+                        f"or {offer}"
+                    )
                 elif flag in ("foreach", "fused") and name.startswith("Flat"):
                     offer = "backend='fused' (torch's fused kernel on the flat buffer, the default on CPU)"
-                raise ValueError(f"{name} does not support {flag}={hyper[flag]!r}: {reason}; "
-                                 f"{flag} may be {' or '.join(map(repr, allowed))}. Instead use {offer}")
+                raise ValueError(
+                    f"{name} does not support {flag}={hyper[flag]!r}: {reason}; "
+                    f"{flag} may be {' or '.join(map(repr, allowed))}. Instead use {offer}"
+                )
         names = inspect.signature(self.reference_class).parameters
-        self.reference_class(**{name: as_number(name, hyper[name]) for name in names if name in hyper})
+        self.reference_class(
+            **{
+                name: as_number(name, hyper[name])
+                for name in names
+                if name in hyper
+            }
+        )
 
     def add_param_group(self, param_group: dict) -> None:
         """As torch.optim's, after checking the group's hyper-parameters as the constructor checks its own."""
@@ -109,20 +148,33 @@ class Optimizer(torch.optim.Optimizer):
         a group key it lacks (e.g. ``maximize``) takes the constructor's default, and a Python float
         ``step`` becomes a tensor."""
         super().__setstate__(state)
-        defaults = {name: p.default for name, p in inspect.signature(self._constructor()).parameters.items()
-                    if name in self.defaults}
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(
+                self._constructor()
+            ).parameters.items()
+            if name in self.defaults
+        }
         for group in self.param_groups:
             for name, value in defaults.items():
                 group.setdefault(name, value)
             for param in group["params"]:
                 param_state = self.state.get(param, {})
-                if "step" in param_state and not torch.is_tensor(param_state["step"]):
-                    param_state["step"] = torch.tensor(float(param_state["step"]))
+                if "step" in param_state and not torch.is_tensor(
+                    param_state["step"]
+                ):
+                    param_state["step"] = torch.tensor(
+                        float(param_state["step"])
+                    )
 
     @classmethod
     def _constructor(cls):
         """The constructor whose arguments the param groups hold (for a flat class, its per-tensor class)."""
-        return next(c for c in cls.__mro__ if "lr" in inspect.signature(c.__init__).parameters)
+        return next(
+            c
+            for c in cls.__mro__
+            if "lr" in inspect.signature(c.__init__).parameters
+        )
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -140,7 +192,9 @@ class Optimizer(torch.optim.Optimizer):
     def _tensors(self):
         """``(param, grad, state, group)`` for each tensor that ``step`` updates. A parameter's state is
         kept once it holds something (SGD without momentum keeps none, as torch.optim)."""
-        self._refuse_sparse_grads(param for group in self.param_groups for param in group["params"])
+        self._refuse_sparse_grads(
+            param for group in self.param_groups for param in group["params"]
+        )
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is not None:
@@ -151,17 +205,26 @@ class Optimizer(torch.optim.Optimizer):
 
     def _refuse_sparse_grads(self, params) -> None:
         """Raise before any update if one of ``params`` has a sparse gradient."""
-        if any(param.grad is not None and param.grad.is_sparse for param in params):
-            raise TypeError(f"{type(self).__name__} does not support sparse gradients; make them dense "
-                            "(grad.to_dense()) or use torch.optim.SGD, Adagrad or SparseAdam")
+        if any(
+            param.grad is not None and param.grad.is_sparse for param in params
+        ):
+            raise TypeError(
+                f"{type(self).__name__} does not support sparse gradients; make them dense "
+                "(grad.to_dense()) or use torch.optim.SGD, Adagrad or SparseAdam"
+            )
 
     def _kernel(self, *tensors: torch.Tensor | None, **hyper) -> None:
         """``self.kernel(*tensors, **hyper)`` with a 1-element tensor hyper-parameter as a 0-d one, as
         torch.optim's for-loop passes them (e.g. ``lr=torch.tensor([1e-3])``)."""
-        self.kernel(*tensors, **{name: as_scalar(value) for name, value in hyper.items()})
+        self.kernel(
+            *tensors,
+            **{name: as_scalar(value) for name, value in hyper.items()},
+        )
 
     def _init_state(self, param: torch.Tensor, group: dict) -> dict:
         return {}
 
-    def _update(self, param: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
+    def _update(
+        self, param: torch.Tensor, grad: torch.Tensor, state: dict, group: dict
+    ) -> None:
         raise NotImplementedError

@@ -49,7 +49,9 @@ class FlatBuffer:
     def view(self, flat: torch.Tensor, i: int) -> torch.Tensor:
         """Parameter ``i``'s part of the flat tensor ``flat``, in the parameter's shape."""
         shape = self.params[i].shape
-        return flat[self.offsets[i]:self.offsets[i] + shape.numel()].view(shape)
+        return flat[self.offsets[i] : self.offsets[i] + shape.numel()].view(
+            shape
+        )
 
     def gather_grads(self) -> None:
         """Point each ``p.grad`` back at its view, copying in any gradient that was put elsewhere.
@@ -75,7 +77,9 @@ def flatten(group_index: int, params: list[torch.Tensor]) -> FlatBuffer:
         offsets.append(total)
         total += -(-p.numel() // align) * align
     flat = torch.zeros(total, dtype=params[0].dtype, device=params[0].device)
-    buffer = FlatBuffer(group_index, params, offsets, flat, torch.zeros_like(flat))
+    buffer = FlatBuffer(
+        group_index, params, offsets, flat, torch.zeros_like(flat)
+    )
     for i, p in enumerate(params):
         grad = p.grad
         buffer.view(buffer.param, i).copy_(p.detach())
@@ -94,7 +98,9 @@ class FlatOptimizer:
     on each parameter, with ``self.kernel`` swapped for the chosen backend's version.
     """
 
-    fused_alternative = None  # it is gdbook's fused update (see base.Optimizer._check)
+    fused_alternative = (
+        None  # it is gdbook's fused update (see base.Optimizer._check)
+    )
 
     def __init__(self, params, *args, backend: str = "auto", **kwargs):
         backends.resolve(backend, [])  # checks the name
@@ -107,9 +113,15 @@ class FlatOptimizer:
         class's (e.g. :class:`~gdbook.torch.optim.adam.Adam`'s) plus the keyword ``backend``."""
         super().__init_subclass__(**kwargs)
         signature = inspect.signature(cls._constructor())
-        backend = inspect.Parameter("backend", inspect.Parameter.KEYWORD_ONLY, default="auto",
-                                    annotation="str")
-        cls.__signature__ = signature.replace(parameters=[*signature.parameters.values(), backend])
+        backend = inspect.Parameter(
+            "backend",
+            inspect.Parameter.KEYWORD_ONLY,
+            default="auto",
+            annotation="str",
+        )
+        cls.__signature__ = signature.replace(
+            parameters=[*signature.parameters.values(), backend]
+        )
 
     @torch.no_grad()
     def add_param_group(self, param_group: dict) -> None:
@@ -127,7 +139,9 @@ class FlatOptimizer:
             if p.requires_grad:
                 by_kind.setdefault((p.device, p.dtype), []).append(p)
         self.buffers += [flatten(index, params) for params in by_kind.values()]
-        self.backend = backends.resolve(self.requested_backend, [b.param for b in self.buffers])
+        self.backend = backends.resolve(
+            self.requested_backend, [b.param for b in self.buffers]
+        )
         self.kernel = backends.kernel(type(self).kernel, self.backend)
 
     def _refuse_unfit(self, params: list[torch.Tensor]) -> None:
@@ -136,25 +150,41 @@ class FlatOptimizer:
         not_real = [p.dtype for p in params if not p.is_floating_point()]
         if not_real:
             per_tensor = self._constructor().__name__
-            raise TypeError(f"{type(self).__name__} needs real floating-point parameters, got {not_real[0]}"
-                            + (f"; gdbook.torch.{per_tensor} updates complex ones" if not_real[0].is_complex
-                               else ""))
+            raise TypeError(
+                f"{type(self).__name__} needs real floating-point parameters, got {not_real[0]}"
+                + (
+                    f"; gdbook.torch.{per_tensor} updates complex ones"
+                    if not_real[0].is_complex
+                    else ""
+                )
+            )
         self._refuse_sparse_grads(params)
 
     def _tensors(self):
-        self._refuse_sparse_grads(p for buffer in self.buffers for p in buffer.params)
+        self._refuse_sparse_grads(
+            p for buffer in self.buffers for p in buffer.params
+        )
         for buffer in self.buffers:
             buffer.gather_grads()
-            yield buffer.param, buffer.grad, buffer.state, self.param_groups[buffer.group_index]
-            self._expose_state(buffer)  # runs after the caller's update of this buffer
+            yield (
+                buffer.param,
+                buffer.grad,
+                buffer.state,
+                self.param_groups[buffer.group_index],
+            )
+            self._expose_state(
+                buffer
+            )  # runs after the caller's update of this buffer
 
     def _expose_state(self, buffer: FlatBuffer) -> None:
         """Give each parameter its views of the flat state, as the per-tensor optimizer would hold it."""
         if self.state.get(buffer.params[0], {}).keys() == buffer.state.keys():
             return  # already exposed, or no state (SGD without momentum keeps none, as torch.optim)
         for i, p in enumerate(buffer.params):
-            self.state[p] = {name: value if value.dim() == 0 else buffer.view(value, i)
-                             for name, value in buffer.state.items()}
+            self.state[p] = {
+                name: value if value.dim() == 0 else buffer.view(value, i)
+                for name, value in buffer.state.items()
+            }
 
     @torch.no_grad()
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -167,14 +197,21 @@ class FlatOptimizer:
         """As torch.optim's, but each parameter gets its own copy of the buffer's ``step`` counter, so
         that an optimizer loading it that counts per parameter (``torch.optim.Adam``) counts right.
         Entries that a state-dict pre-hook added to ``self.state`` pass as they are."""
+
         def own_step(state):
             if not isinstance(state, dict):
                 return state
-            return {name: value.clone() if torch.is_tensor(value) and value.dim() == 0 else value
-                    for name, value in state.items()}
+            return {
+                name: value.clone()
+                if torch.is_tensor(value) and value.dim() == 0
+                else value
+                for name, value in state.items()
+            }
 
         state_dict = super().state_dict()
-        state_dict["state"] = {key: own_step(state) for key, state in state_dict["state"].items()}
+        state_dict["state"] = {
+            key: own_step(state) for key, state in state_dict["state"].items()
+        }
         return state_dict
 
     @torch.no_grad()
@@ -192,20 +229,28 @@ class FlatOptimizer:
                 continue
             names = loaded[0].keys()
             if any(state.keys() != names for state in loaded):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: the parameters of one flat buffer "
-                                 "must all have the same state entries, got "
-                                 f"{sorted({tuple(sorted(state)) for state in loaded})}")
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: the parameters of one flat buffer "
+                    "must all have the same state entries, got "
+                    f"{sorted({tuple(sorted(state)) for state in loaded})}"
+                )
             for name in names:
-                buffer.state[name] = self._gather_state(buffer, name, [state[name] for state in loaded])
+                buffer.state[name] = self._gather_state(
+                    buffer, name, [state[name] for state in loaded]
+                )
             self._expose_state(buffer)
 
-    def _gather_state(self, buffer: FlatBuffer, name: str, values: list[torch.Tensor]) -> torch.Tensor:
+    def _gather_state(
+        self, buffer: FlatBuffer, name: str, values: list[torch.Tensor]
+    ) -> torch.Tensor:
         """One flat state tensor from the per-parameter ``values`` of state entry ``name``."""
         if values[0].dim() == 0:
             distinct = {float(v) for v in values}
             if len(distinct) > 1:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: the parameters of one flat buffer "
-                                 f"share one {name!r}, got {sorted(distinct)}")
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: the parameters of one flat buffer "
+                    f"share one {name!r}, got {sorted(distinct)}"
+                )
             return values[0].clone()
         flat = torch.zeros_like(buffer.param)
         for i, value in enumerate(values):
@@ -215,7 +260,10 @@ class FlatOptimizer:
     def __getstate__(self) -> dict:
         """What deepcopy and pickle keep: torch.optim's (defaults, per-parameter state, param groups) and the
         backend asked for; the buffers are built again from them, as by the constructor."""
-        return {**super().__getstate__(), "requested_backend": self.requested_backend}
+        return {
+            **super().__getstate__(),
+            "requested_backend": self.requested_backend,
+        }
 
     @torch.no_grad()
     def __setstate__(self, state: dict) -> None:

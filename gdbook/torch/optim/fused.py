@@ -22,15 +22,33 @@ from __future__ import annotations
 import torch
 
 
-def adam_scalars(*, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float, step: float) -> list:
+def adam_scalars(
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    step: float,
+) -> list:
     """``[1 - beta1, beta2, 1 - beta2, eps, weight_decay, param_scale, step_size, bias_correction2_sqrt]``."""
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2 = 1 - beta2 ** step
-    return [1 - beta1, beta2, 1 - beta2, eps, weight_decay, 1 - lr * weight_decay, lr / bias_correction1,
-            bias_correction2 ** 0.5]
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    return [
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        eps,
+        weight_decay,
+        1 - lr * weight_decay,
+        lr / bias_correction1,
+        bias_correction2**0.5,
+    ]
 
 
-def sgd_scalars(*, lr: float, momentum: float, dampening: float, weight_decay: float) -> list:
+def sgd_scalars(
+    *, lr: float, momentum: float, dampening: float, weight_decay: float
+) -> list:
     """``[lr, momentum, 1 - dampening, weight_decay]``."""
     return [lr, momentum, 1 - dampening, weight_decay]
 
@@ -38,13 +56,33 @@ def sgd_scalars(*, lr: float, momentum: float, dampening: float, weight_decay: f
 def _on_device(scalars: list, like: torch.Tensor) -> torch.Tensor:
     """``scalars`` as a tensor on ``like``'s device, in float64 for float64 buffers, else float32."""
     dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
-    return torch.tensor(scalars, dtype=dtype).to(like.device, non_blocking=True)
+    return torch.tensor(scalars, dtype=dtype).to(
+        like.device, non_blocking=True
+    )
 
 
 @torch.compile(fullgraph=True, dynamic=True)
-def _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scalars, maximize: bool, coupled_decay: bool,
-          decoupled_decay: bool):
-    one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, param_scale, step_size, bc2_sqrt = scalars.unbind()
+def _adam(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    scalars,
+    maximize: bool,
+    coupled_decay: bool,
+    decoupled_decay: bool,
+):
+    (
+        one_minus_beta1,
+        beta2,
+        one_minus_beta2,
+        eps,
+        weight_decay,
+        param_scale,
+        step_size,
+        bc2_sqrt,
+    ) = scalars.unbind()
     d = -grad if maximize else grad
     if coupled_decay:
         d = d + weight_decay * param
@@ -60,7 +98,16 @@ def _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scalars, maximize: b
 
 
 @torch.compile(fullgraph=True, dynamic=True)
-def _sgd(param, grad, momentum_buffer, scalars, maximize: bool, decay: bool, first_step: bool, nesterov: bool):
+def _sgd(
+    param,
+    grad,
+    momentum_buffer,
+    scalars,
+    maximize: bool,
+    decay: bool,
+    first_step: bool,
+    nesterov: bool,
+):
     lr, momentum, one_minus_dampening, weight_decay = scalars.unbind()
     d = -grad if maximize else grad
     if decay:
@@ -74,16 +121,71 @@ def _sgd(param, grad, momentum_buffer, scalars, maximize: bool, decay: bool, fir
     param.sub_(lr * d)
 
 
-def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay,
-          decoupled_weight_decay, maximize, step):
+def adam_(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    *,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    decoupled_weight_decay,
+    maximize,
+    step,
+):
     """:func:`gdbook.torch.optim.adam.adam_`, fused by torch.compile."""
-    scalars = adam_scalars(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step)
-    _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, _on_device(scalars, param), bool(maximize),
-          bool(weight_decay) and not decoupled_weight_decay, bool(weight_decay) and bool(decoupled_weight_decay))
+    scalars = adam_scalars(
+        lr=lr,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        weight_decay=weight_decay,
+        step=step,
+    )
+    _adam(
+        param,
+        grad,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq,
+        _on_device(scalars, param),
+        bool(maximize),
+        bool(weight_decay) and not decoupled_weight_decay,
+        bool(weight_decay) and bool(decoupled_weight_decay),
+    )
 
 
-def sgd_(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize, first_step):
+def sgd_(
+    param,
+    grad,
+    momentum_buffer,
+    *,
+    lr,
+    momentum,
+    dampening,
+    nesterov,
+    weight_decay,
+    maximize,
+    first_step,
+):
     """:func:`gdbook.torch.optim.sgd.sgd_`, fused by torch.compile."""
-    scalars = sgd_scalars(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
-    _sgd(param, grad, momentum_buffer if momentum else None, _on_device(scalars, param), bool(maximize),
-         bool(weight_decay), bool(first_step), bool(nesterov))
+    scalars = sgd_scalars(
+        lr=lr,
+        momentum=momentum,
+        dampening=dampening,
+        weight_decay=weight_decay,
+    )
+    _sgd(
+        param,
+        grad,
+        momentum_buffer if momentum else None,
+        _on_device(scalars, param),
+        bool(maximize),
+        bool(weight_decay),
+        bool(first_step),
+        bool(nesterov),
+    )

@@ -8,9 +8,20 @@ from ... import optim as reference
 from .base import Optimizer, as_real, direction
 
 
-def rmsprop_(param: torch.Tensor, grad: torch.Tensor, square_avg: torch.Tensor, grad_avg: torch.Tensor | None,
-             momentum_buffer: torch.Tensor | None, *, lr: float, alpha: float, eps: float,
-             weight_decay: float, momentum: float, maximize: bool) -> None:
+def rmsprop_(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    square_avg: torch.Tensor,
+    grad_avg: torch.Tensor | None,
+    momentum_buffer: torch.Tensor | None,
+    *,
+    lr: float,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    maximize: bool,
+) -> None:
     r"""One RMSprop step on ``param``, in place, as torch.optim.RMSprop's for-loop.
 
         d = grad + weight_decay * param                       (grad negated when maximize)
@@ -25,8 +36,9 @@ def rmsprop_(param: torch.Tensor, grad: torch.Tensor, square_avg: torch.Tensor, 
     Formula and sources: :class:`gdbook.optim.RMSprop`, the NumPy reference.
     """
     d = direction(param, grad, weight_decay, maximize)
-    param, d, square_avg, grad_avg, momentum_buffer = map(as_real, (param, d, square_avg, grad_avg,
-                                                                    momentum_buffer))
+    param, d, square_avg, grad_avg, momentum_buffer = map(
+        as_real, (param, d, square_avg, grad_avg, momentum_buffer)
+    )
     square_avg.mul_(alpha).addcmul_(d, d, value=1 - alpha)
     if grad_avg is not None:
         grad_avg.lerp_(d, 1 - alpha)
@@ -47,16 +59,41 @@ class RMSprop(Optimizer):
     kernel = staticmethod(rmsprop_)
     reference_class = reference.RMSprop
 
-    def __init__(self, params, lr: float | torch.Tensor = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                                      weight_decay=weight_decay, capturable=capturable, foreach=foreach,
-                                      maximize=maximize, differentiable=differentiable))
+    def __init__(
+        self,
+        params,
+        lr: float | torch.Tensor = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                alpha=alpha,
+                eps=eps,
+                centered=centered,
+                weight_decay=weight_decay,
+                capturable=capturable,
+                foreach=foreach,
+                maximize=maximize,
+                differentiable=differentiable,
+            ),
+        )
 
     def _init_state(self, param, group):
-        state = {"step": torch.tensor(0.0), "square_avg": torch.zeros_like(param)}
+        state = {
+            "step": torch.tensor(0.0),
+            "square_avg": torch.zeros_like(param),
+        }
         if group["momentum"]:
             state["momentum_buffer"] = torch.zeros_like(param)
         if group["centered"]:
@@ -65,6 +102,16 @@ class RMSprop(Optimizer):
 
     def _update(self, param, grad, state, group):
         state["step"] += 1
-        self._kernel(param, grad, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
-                     lr=group["lr"], alpha=group["alpha"], eps=group["eps"], momentum=group["momentum"],
-                     weight_decay=group["weight_decay"], maximize=group["maximize"])
+        self._kernel(
+            param,
+            grad,
+            state["square_avg"],
+            state.get("grad_avg"),
+            state.get("momentum_buffer"),
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            momentum=group["momentum"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )

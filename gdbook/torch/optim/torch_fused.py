@@ -26,20 +26,66 @@ from __future__ import annotations
 import torch
 
 
-def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay,
-          decoupled_weight_decay, maximize, step):
+def adam_(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    *,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    decoupled_weight_decay,
+    maximize,
+    step,
+):
     """:func:`gdbook.torch.optim.adam.adam_` as torch's fused Adam (or AdamW) kernel."""
-    fused_adam = torch._fused_adamw_ if decoupled_weight_decay else torch._fused_adam_
-    fused_adam([param], [grad], [exp_avg], [exp_avg_sq], [] if max_exp_avg_sq is None else [max_exp_avg_sq],
-               [torch.tensor(float(step))], lr=float(lr), beta1=float(beta1), beta2=float(beta2),
-               weight_decay=float(weight_decay), eps=float(eps), amsgrad=max_exp_avg_sq is not None,
-               maximize=bool(maximize))
+    fused_adam = (
+        torch._fused_adamw_ if decoupled_weight_decay else torch._fused_adam_
+    )
+    fused_adam(
+        [param],
+        [grad],
+        [exp_avg],
+        [exp_avg_sq],
+        [] if max_exp_avg_sq is None else [max_exp_avg_sq],
+        [torch.tensor(float(step))],
+        lr=float(lr),
+        beta1=float(beta1),
+        beta2=float(beta2),
+        weight_decay=float(weight_decay),
+        eps=float(eps),
+        amsgrad=max_exp_avg_sq is not None,
+        maximize=bool(maximize),
+    )
 
 
-def sgd_(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize,
-         first_step):
+def sgd_(
+    param,
+    grad,
+    momentum_buffer,
+    *,
+    lr,
+    momentum,
+    dampening,
+    nesterov,
+    weight_decay,
+    maximize,
+    first_step,
+):
     """:func:`gdbook.torch.optim.sgd.sgd_` as torch's fused SGD kernel."""
-    torch._fused_sgd_([param], [grad], [momentum_buffer] if momentum else [], lr=float(lr),
-                      momentum=float(momentum), dampening=float(dampening), nesterov=bool(nesterov),
-                      weight_decay=float(weight_decay), maximize=bool(maximize),
-                      is_first_step=bool(first_step))
+    torch._fused_sgd_(
+        [param],
+        [grad],
+        [momentum_buffer] if momentum else [],
+        lr=float(lr),
+        momentum=float(momentum),
+        dampening=float(dampening),
+        nesterov=bool(nesterov),
+        weight_decay=float(weight_decay),
+        maximize=bool(maximize),
+        is_first_step=bool(first_step),
+    )

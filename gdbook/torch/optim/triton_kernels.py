@@ -23,8 +23,15 @@ NUM_WARPS = 4
 
 
 @triton.jit
-def _param_and_direction(param_ptr, grad_ptr, n_elements, weight_decay, MAXIMIZE: tl.constexpr,
-                         DECAY: tl.constexpr, BLOCK: tl.constexpr):
+def _param_and_direction(
+    param_ptr,
+    grad_ptr,
+    n_elements,
+    weight_decay,
+    MAXIMIZE: tl.constexpr,
+    DECAY: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     """This program's block of elements: offsets, mask, p and d = grad (negated to maximize) plus
     weight_decay * p, in float32."""
     offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -39,12 +46,36 @@ def _param_and_direction(param_ptr, grad_ptr, n_elements, weight_decay, MAXIMIZE
 
 
 @triton.jit
-def _adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_exp_avg_sq_ptr, n_elements,
-                 one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, param_scale, step_size,
-                 bias_correction2_sqrt, MAXIMIZE: tl.constexpr, COUPLED_DECAY: tl.constexpr,
-                 DECOUPLED_DECAY: tl.constexpr, AMSGRAD: tl.constexpr, BLOCK: tl.constexpr):
-    offsets, mask, p, d = _param_and_direction(param_ptr, grad_ptr, n_elements, weight_decay, MAXIMIZE,
-                                               COUPLED_DECAY, BLOCK)
+def _adam_kernel(
+    param_ptr,
+    grad_ptr,
+    exp_avg_ptr,
+    exp_avg_sq_ptr,
+    max_exp_avg_sq_ptr,
+    n_elements,
+    one_minus_beta1,
+    beta2,
+    one_minus_beta2,
+    eps,
+    weight_decay,
+    param_scale,
+    step_size,
+    bias_correction2_sqrt,
+    MAXIMIZE: tl.constexpr,
+    COUPLED_DECAY: tl.constexpr,
+    DECOUPLED_DECAY: tl.constexpr,
+    AMSGRAD: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    offsets, mask, p, d = _param_and_direction(
+        param_ptr,
+        grad_ptr,
+        n_elements,
+        weight_decay,
+        MAXIMIZE,
+        COUPLED_DECAY,
+        BLOCK,
+    )
     m = tl.load(exp_avg_ptr + offsets, mask=mask).to(tl.float32)
     v = tl.load(exp_avg_sq_ptr + offsets, mask=mask).to(tl.float32)
     if DECOUPLED_DECAY:
@@ -54,23 +85,41 @@ def _adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_exp_avg_s
     tl.store(exp_avg_ptr + offsets, m, mask=mask)
     tl.store(exp_avg_sq_ptr + offsets, v, mask=mask)
     if AMSGRAD:
-        v = tl.maximum(tl.load(max_exp_avg_sq_ptr + offsets, mask=mask).to(tl.float32), v)
+        v = tl.maximum(
+            tl.load(max_exp_avg_sq_ptr + offsets, mask=mask).to(tl.float32), v
+        )
         tl.store(max_exp_avg_sq_ptr + offsets, v, mask=mask)
     p = p - step_size * m / (tl.sqrt(v) / bias_correction2_sqrt + eps)
     tl.store(param_ptr + offsets, p, mask=mask)
 
 
 @triton.jit
-def _sgd_kernel(param_ptr, grad_ptr, momentum_buffer_ptr, n_elements, lr, momentum, one_minus_dampening,
-                weight_decay, MAXIMIZE: tl.constexpr, DECAY: tl.constexpr, MOMENTUM: tl.constexpr,
-                FIRST_STEP: tl.constexpr, NESTEROV: tl.constexpr, BLOCK: tl.constexpr):
-    offsets, mask, p, d = _param_and_direction(param_ptr, grad_ptr, n_elements, weight_decay, MAXIMIZE, DECAY,
-                                               BLOCK)
+def _sgd_kernel(
+    param_ptr,
+    grad_ptr,
+    momentum_buffer_ptr,
+    n_elements,
+    lr,
+    momentum,
+    one_minus_dampening,
+    weight_decay,
+    MAXIMIZE: tl.constexpr,
+    DECAY: tl.constexpr,
+    MOMENTUM: tl.constexpr,
+    FIRST_STEP: tl.constexpr,
+    NESTEROV: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    offsets, mask, p, d = _param_and_direction(
+        param_ptr, grad_ptr, n_elements, weight_decay, MAXIMIZE, DECAY, BLOCK
+    )
     if MOMENTUM:
         if FIRST_STEP:
             b = d
         else:
-            b = tl.load(momentum_buffer_ptr + offsets, mask=mask).to(tl.float32)
+            b = tl.load(momentum_buffer_ptr + offsets, mask=mask).to(
+                tl.float32
+            )
             b = momentum * b + one_minus_dampening * d
         tl.store(momentum_buffer_ptr + offsets, b, mask=mask)
         if NESTEROV:
@@ -82,33 +131,94 @@ def _sgd_kernel(param_ptr, grad_ptr, momentum_buffer_ptr, n_elements, lr, moment
 
 def _on_device(tensor: torch.Tensor):
     """Launch on ``tensor``'s GPU (Triton launches on the current device)."""
-    return torch.cuda.device(tensor.device) if tensor.is_cuda else contextlib.nullcontext()
+    return (
+        torch.cuda.device(tensor.device)
+        if tensor.is_cuda
+        else contextlib.nullcontext()
+    )
 
 
 def _grid(tensor: torch.Tensor) -> tuple[int]:
     return (triton.cdiv(tensor.numel(), BLOCK),)
 
 
-def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay,
-          decoupled_weight_decay, maximize, step):
+def adam_(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    *,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    decoupled_weight_decay,
+    maximize,
+    step,
+):
     """:func:`gdbook.torch.optim.adam.adam_` as one Triton kernel."""
     amsgrad = max_exp_avg_sq is not None
-    scalars = adam_scalars(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step)
+    scalars = adam_scalars(
+        lr=lr,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        weight_decay=weight_decay,
+        step=step,
+    )
     with _on_device(param):
         _adam_kernel[_grid(param)](
-            param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else exp_avg_sq, param.numel(),
-            *scalars, MAXIMIZE=bool(maximize),
+            param,
+            grad,
+            exp_avg,
+            exp_avg_sq,
+            max_exp_avg_sq if amsgrad else exp_avg_sq,
+            param.numel(),
+            *scalars,
+            MAXIMIZE=bool(maximize),
             COUPLED_DECAY=bool(weight_decay) and not decoupled_weight_decay,
-            DECOUPLED_DECAY=bool(weight_decay) and bool(decoupled_weight_decay), AMSGRAD=amsgrad,
-            BLOCK=BLOCK, num_warps=NUM_WARPS)
+            DECOUPLED_DECAY=bool(weight_decay)
+            and bool(decoupled_weight_decay),
+            AMSGRAD=amsgrad,
+            BLOCK=BLOCK,
+            num_warps=NUM_WARPS,
+        )
 
 
-def sgd_(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize, first_step):
+def sgd_(
+    param,
+    grad,
+    momentum_buffer,
+    *,
+    lr,
+    momentum,
+    dampening,
+    nesterov,
+    weight_decay,
+    maximize,
+    first_step,
+):
     """:func:`gdbook.torch.optim.sgd.sgd_` as one Triton kernel."""
-    scalars = sgd_scalars(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
+    scalars = sgd_scalars(
+        lr=lr,
+        momentum=momentum,
+        dampening=dampening,
+        weight_decay=weight_decay,
+    )
     with _on_device(param):
         _sgd_kernel[_grid(param)](
-            param, grad, param if momentum_buffer is None else momentum_buffer, param.numel(), *scalars,
-            MAXIMIZE=bool(maximize), DECAY=bool(weight_decay),
-            MOMENTUM=bool(momentum), FIRST_STEP=bool(first_step), NESTEROV=bool(nesterov),
-            BLOCK=BLOCK, num_warps=NUM_WARPS)
+            param,
+            grad,
+            param if momentum_buffer is None else momentum_buffer,
+            param.numel(),
+            *scalars,
+            MAXIMIZE=bool(maximize),
+            DECAY=bool(weight_decay),
+            MOMENTUM=bool(momentum),
+            FIRST_STEP=bool(first_step),
+            NESTEROV=bool(nesterov),
+            BLOCK=BLOCK,
+            num_warps=NUM_WARPS,
+        )
