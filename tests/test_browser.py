@@ -239,7 +239,7 @@ def report(widths):
     base = f"http://127.0.0.1:{server.server_address[1]}"
     keys = ["code", "code_wide", "outputs", "outputs_wide", "equations"]
     keys += ["equations_wide", "figures", "figures_captioned", "images"]
-    keys += ["images_no_alt", "bytes"]
+    keys += ["images_no_alt", "page_width_overflow", "bytes"]
     with sync_playwright() as playwright:
         for width in widths:
             b = Browser(playwright, base, width)
