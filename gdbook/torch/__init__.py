@@ -1,11 +1,14 @@
-"""gdbook's PyTorch side: optimizers equal to torch.optim, flat fused optimizers at the GPU's
-memory-bandwidth limit, small models, and a training loop with checkpoint/resume.
+"""gdbook's PyTorch side: optimizers equal to torch.optim, flat fused
+optimizers at the GPU's memory-bandwidth limit, small models, and a training
+loop with checkpoint/resume.
 
     import gdbook.torch as gt
     model = gt.MLP(8, hidden=(32,)).to(gt.device())
-    history = gt.train(model, torch.nn.MSELoss(), (X, y), gt.FlatAdam(model.parameters(), lr=1e-2), epochs=10)
+    optimizer = gt.FlatAdam(model.parameters(), lr=1e-2)
+    history = gt.train(model, torch.nn.MSELoss(), (X, y), optimizer, epochs=10)
 
-This is the only part of gdbook that imports torch; ``import gdbook`` does not import it.
+This is the only part of gdbook that imports torch; ``import gdbook`` does not
+import it.
 """
 
 from .checkpoint import CheckpointError
@@ -18,6 +21,8 @@ from .models import (
     SmallCNN,
 )
 from .optim import (
+    LAMB,
+    LARS,
     OPTIMIZERS,
     SGD,
     Adadelta,
@@ -42,6 +47,8 @@ __all__ = [
     "FlatAdam",
     "FlatAdamW",
     "FlatSGD",
+    "LARS",
+    "LAMB",
     "OPTIMIZERS",
     "LinearRegression",
     "LogisticRegression",

@@ -1,13 +1,17 @@
-"""PyTorch optimizers equal to torch.optim, written one readable tensor update at a time, and their
-flat, fused versions (:mod:`gdbook.torch.optim.flat`) that run at the memory-bandwidth limit.
+"""PyTorch optimizers equal to torch.optim, written one readable tensor update
+at a time, and their flat, fused versions (:mod:`gdbook.torch.optim.flat`) that
+run at the memory-bandwidth limit.
 
-``OPTIMIZERS`` maps lower-case names to the per-tensor classes, as :data:`gdbook.optim.OPTIMIZERS`.
+``OPTIMIZERS`` maps lower-case names to the per-tensor classes, as
+:data:`gdbook.optim.OPTIMIZERS`; LARS and LAMB, which torch.optim does not
+have, are outside it (their references are :mod:`gdbook.optim.large_batch`).
 """
 
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .flat import FlatAdam, FlatAdamW, FlatSGD
+from .large_batch import LAMB, LARS
 from .rmsprop import RMSprop
 from .sgd import SGD
 
@@ -26,5 +30,7 @@ __all__ = [
     "FlatAdam",
     "FlatAdamW",
     "FlatSGD",
+    "LARS",
+    "LAMB",
     "OPTIMIZERS",
 ]
