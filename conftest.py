@@ -1,12 +1,15 @@
-"""pytest set-up shared by the unit tests (tests/) and the notebook validation (book/, via nbval)."""
+"""pytest set-up shared by the unit tests (tests/) and the notebook validation
+(book/, via nbval)."""
 
 import os
 
 import pytest
 
-# Progress bars would make notebook outputs differ between runs; kernels inherit this environment.
+# Progress bars would make notebook outputs differ between runs; kernels
+# inherit this environment.
 os.environ["TQDM_DISABLE"] = "1"
-# Notebook kernels must pick matplotlib's inline backend themselves (Agg would print figure reprs instead).
+# Notebook kernels must pick matplotlib's inline backend themselves (Agg would
+# print figure reprs instead).
 os.environ.pop("MPLBACKEND", None)
 
 

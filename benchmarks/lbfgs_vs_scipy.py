@@ -1,24 +1,32 @@
-"""gdbook's L-BFGS against scipy.optimize.minimize(method="L-BFGS-B") on the chained Rosenbrock function.
+"""gdbook's L-BFGS against scipy.optimize.minimize(method="L-BFGS-B") on the
+chained Rosenbrock function.
 
-Both solvers start from x0 = (-1.2, 1, -1.2, 1, ...) in ``--dim`` dimensions, keep m = 10 pairs, and stop
-by the same rule: at the first iterate x_k with ||grad f(x_k)||_2 <= tol (1e-5 by default). For scipy the
-rule is a callback reading the gradient scipy has just evaluated at x_k, with scipy's own tests switched off
-(gtol = ftol = 0); see :func:`scipy_lbfgsb`. Both call the same ``Rosenbrock.value`` and ``Rosenbrock.grad``
-through the same counting wrapper, ``gdbook.problems.Counted``.
+Both solvers start from x0 = (-1.2, 1, -1.2, 1, ...) in ``--dim`` dimensions,
+keep m = 10 pairs, and stop by the same rule: at the first iterate x_k with
+||grad f(x_k)||_2 <= tol (1e-5 by default). For scipy the rule is a callback
+reading the gradient scipy has just evaluated at x_k, with scipy's own tests
+switched off (gtol = ftol = 0); see :func:`scipy_lbfgsb`. Both call the same
+``Rosenbrock.value`` and ``Rosenbrock.grad`` through the same counting wrapper,
+``gdbook.problems.Counted``.
 
-Two rows are timed, interleaved within each repeat so that they share the machine's load:
+Two rows are timed, interleaved within each repeat so that they share the
+machine's load:
 
 * scipy     -- :func:`scipy_lbfgsb`;
-* minimize  -- ``gdbook.minimize(problem, x0, LBFGS(), tol=tol)``, which also records the history
-  (every iterate: nit x dim floats) and checks for divergence at every step.
+* minimize  -- ``gdbook.minimize(problem, x0, LBFGS(), tol=tol)``, which also
+  records the history (every iterate: nit x dim floats) and checks for
+  divergence at every step.
 
-Reported per row: iterations, f and grad evaluations, final ||grad f|| and f, median wall-clock and CPU
-time over the repeats, and the median over repeats of the time ratio to scipy's run in the same repeat.
-BLAS is limited to one thread (``--blas-threads``): both solvers make many small BLAS calls, which
-OpenBLAS's threads slow down rather than speed up on a busy machine.
+Reported per row: iterations, f and grad evaluations, final ||grad f|| and f,
+median wall-clock and CPU time over the repeats, and the median over repeats of
+the time ratio to scipy's run in the same repeat. BLAS is limited to one thread
+(``--blas-threads``): both solvers make many small BLAS calls, which OpenBLAS's
+threads slow down rather than speed up on a busy machine.
 
-    python benchmarks/lbfgs_vs_scipy.py                 # 1000-D, 7 repeats, writes lbfgs_vs_scipy.json
-    python benchmarks/lbfgs_vs_scipy.py --quick         # 100-D, 2 repeats: a few seconds
+    # 1000-D, 7 repeats, writes lbfgs_vs_scipy.json
+    python benchmarks/lbfgs_vs_scipy.py
+    # 100-D, 2 repeats: a few seconds
+    python benchmarks/lbfgs_vs_scipy.py --quick
 """
 
 from __future__ import annotations
@@ -47,11 +55,12 @@ SOLVERS = ("scipy", "minimize")
 def scipy_lbfgsb(
     problem, x0, tol: float = 1e-5, max_iter: int = 10_000, memory: int = 10
 ) -> dict:
-    """``scipy.optimize.minimize(method="L-BFGS-B")`` stopped at the first iterate with ||grad f|| <= tol.
+    """``scipy.optimize.minimize(method="L-BFGS-B")`` stopped at the first
+    iterate with ||grad f|| <= tol.
 
-    scipy's own tests are switched off (gtol = ftol = 0): a callback ends the run at the first iterate
-    with ||grad f|| <= tol, read from the gradient scipy evaluated there. Returns x, fun, grad_norm, nit,
-    nfev, njev.
+    scipy's own tests are switched off (gtol = ftol = 0): a callback ends the
+    run at the first iterate with ||grad f|| <= tol, read from the gradient
+    scipy evaluated there. Returns x, fun, grad_norm, nit, nfev, njev.
     """
     counted, last = Counted(problem), {}
 
@@ -94,7 +103,8 @@ def scipy_lbfgsb(
 
 
 def run_once(name: str, problem, x0, tol: float, max_iter: int) -> dict:
-    """One run of solver ``name``: its counts and final values, with wall and CPU seconds."""
+    """One run of solver ``name``: its counts and final values, with wall and
+    CPU seconds."""
     wall, cpu = time.perf_counter(), time.process_time()
     if name == "scipy":
         out = scipy_lbfgsb(problem, x0, tol, max_iter)
@@ -124,7 +134,8 @@ def benchmark(
     tol: float = 1e-5,
     max_iter: int = 20_000,
 ) -> dict:
-    """Run every solver ``repeats`` times (interleaved) and summarise; counts must not vary between repeats."""
+    """Run every solver ``repeats`` times (interleaved) and summarise; counts
+    must not vary between repeats."""
     problem = Rosenbrock(dim=dim)
     x0 = np.tile([-1.2, 1.0], dim // 2 + 1)[:dim]
     runs = {name: [] for name in SOLVERS}
@@ -151,18 +162,19 @@ def benchmark(
             "median_cpu_s": statistics.median(out["cpu_s"] for out in outs),
             "wall_ratio_to_scipy": statistics.median(
                 out["wall_s"] / ref["wall_s"]
-                for out, ref in zip(outs, runs["scipy"])
+                for out, ref in zip(outs, runs["scipy"], strict=True)
             ),
             "cpu_ratio_to_scipy": statistics.median(
                 out["cpu_s"] / ref["cpu_s"]
-                for out, ref in zip(outs, runs["scipy"])
+                for out, ref in zip(outs, runs["scipy"], strict=True)
             ),
             "nfev_ratio_to_scipy": counts["nfev"] / runs["scipy"][0]["nfev"],
         }
     return {
         "problem": f"Rosenbrock(dim={dim})",
         "x0": "(-1.2, 1, -1.2, 1, ...)",
-        "stopping_rule": f"first iterate with ||grad f||_2 <= {tol:g} (scipy: callback, gtol = ftol = 0)",
+        "stopping_rule": f"first iterate with ||grad f||_2 <= {tol:g} "
+        "(scipy: callback, gtol = ftol = 0)",
         "memory": 10,
         "repeats": repeats,
         "rows": rows,
@@ -178,19 +190,25 @@ def benchmark(
 def table(report: dict) -> str:
     """The report as a fixed-width text table."""
     head = (
-        f"{'solver':>9} {'iters':>6} {'f evals':>8} {'g evals':>8} {'||grad||':>9} {'max|x-x*|':>9} "
-        f"{'wall s':>7} {'cpu s':>7} {'wall/sp':>8} {'cpu/sp':>7} {'fev/sp':>7}"
+        f"{'solver':>9} {'iters':>6} {'f evals':>8} {'g evals':>8} "
+        f"{'||grad||':>9} {'max|x-x*|':>9} "
+        f"{'wall s':>7} {'cpu s':>7} {'wall/sp':>8} {'cpu/sp':>7} "
+        f"{'fev/sp':>7}"
     )
     lines = [
         f"{report['problem']} from {report['x0']}, m = {report['memory']}, "
-        f"median of {report['repeats']} repeats; stop: {report['stopping_rule']}",
+        f"median of {report['repeats']} repeats; stop: "
+        f"{report['stopping_rule']}",
         head,
     ]
     for name, r in report["rows"].items():
         lines.append(
-            f"{name:>9} {r['nit']:6d} {r['nfev']:8d} {r['njev']:8d} {r['grad_norm']:9.2e} "
-            f"{r['error']:9.1e} {r['median_wall_s']:7.3f} {r['median_cpu_s']:7.3f} "
-            f"{r['wall_ratio_to_scipy']:8.2f} {r['cpu_ratio_to_scipy']:7.2f} {r['nfev_ratio_to_scipy']:7.3f}"
+            f"{name:>9} {r['nit']:6d} {r['nfev']:8d} {r['njev']:8d} "
+            f"{r['grad_norm']:9.2e} "
+            f"{r['error']:9.1e} {r['median_wall_s']:7.3f} "
+            f"{r['median_cpu_s']:7.3f} "
+            f"{r['wall_ratio_to_scipy']:8.2f} "
+            f"{r['cpu_ratio_to_scipy']:7.2f} {r['nfev_ratio_to_scipy']:7.3f}"
         )
     return "\n".join(lines)
 

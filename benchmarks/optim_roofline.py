@@ -1,21 +1,28 @@
-"""An optimizer step against the memory-bandwidth roofline: implementation x layout.
+"""An optimizer step against the memory-bandwidth roofline: implementation x
+layout.
 
-An optimizer step is memory-bound. Adam reads p, g, m, v and writes p, m, v: 7 accesses per
-parameter (28 bytes in float32); SGD with momentum reads p, g, b and writes p, b: 5. The fastest a
-step can be is those bytes at the speed of a device-to-device copy, measured here on the same
-device over as many bytes as the step's arrays hold (so that neither fits in a cache where the
-other does not), the best of its timings taken in turn with every implementation's.
+An optimizer step is memory-bound. Adam reads p, g, m, v and writes p, m, v: 7
+accesses per parameter (28 bytes in float32); SGD with momentum reads p, g, b
+and writes p, b: 5. The fastest a step can be is those bytes at the speed of a
+device-to-device copy, measured here on the same device over as many bytes as
+the step's arrays hold (so that neither fits in a cache where the other does
+not), the best of its timings taken in turn with every implementation's.
 
-For each implementation (torch.optim's for-loop, foreach and fused; gdbook's per-tensor class and
-its flat optimizer on each available backend, the default one marked) and each layout (one tensor
-holding all parameters; many tensors of mixed sizes, as in a real model) this prints ms per step,
-the achieved GB/s and that as a fraction of copy bandwidth, and writes the same as JSON. The two
-layouts of one implementation are timed in turn, so that a change in the machine's load between
-them does not pass for a difference between the layouts.
+For each implementation (torch.optim's for-loop, foreach and fused; gdbook's
+per-tensor class and its flat optimizer on each available backend, the default
+one marked) and each layout (one tensor holding all parameters; many tensors of
+mixed sizes, as in a real model) this prints ms per step, the achieved GB/s and
+that as a fraction of copy bandwidth, and writes the same as JSON. The two
+layouts of one implementation are timed in turn, so that a change in the
+machine's load between them does not pass for a difference between the layouts.
 
-    python benchmarks/optim_roofline.py                 # 2^26 parameters, on CUDA when present
-    python benchmarks/optim_roofline.py --device cpu --numel 4194304 --tensors 200   # the CPU table
-    python benchmarks/optim_roofline.py --quick         # seconds, on CPU: checks the script runs
+    # 2^26 parameters, on CUDA when present
+    python benchmarks/optim_roofline.py
+    # the CPU table
+    python benchmarks/optim_roofline.py --device cpu --numel 4194304 \\
+        --tensors 200
+    # seconds, on CPU: checks the script runs
+    python benchmarks/optim_roofline.py --quick
 """
 
 from __future__ import annotations
@@ -61,8 +68,8 @@ GDBOOK = {
 
 
 def layout_sizes(numel: int, tensors: int, seed: int = 0) -> list[int]:
-    """``tensors`` sizes summing to ``numel``, log-normally spread (a few large matrices, many small
-    vectors), in a fixed shuffled order."""
+    """``tensors`` sizes summing to ``numel``, log-normally spread (a few large
+    matrices, many small vectors), in a fixed shuffled order."""
     weights = np.random.default_rng(seed).lognormal(0.0, 2.0, tensors)
     sizes = np.maximum(1, np.floor(weights / weights.sum() * numel)).astype(
         int
@@ -74,7 +81,8 @@ def layout_sizes(numel: int, tensors: int, seed: int = 0) -> list[int]:
 def implementations(
     optimizer: str, device: torch.device, compile_: bool
 ) -> dict:
-    """Name -> function(params) -> optimizer, for every implementation that runs on ``device``."""
+    """Name -> function(params) -> optimizer, for every implementation that
+    runs on ``device``."""
     hyper, torch_cls = HYPER[optimizer], TORCH[optimizer]
     per_tensor, flat = GDBOOK[optimizer]
     impls = {
@@ -93,7 +101,8 @@ def implementations(
 
 
 def flat_backends(device: torch.device, compile_: bool) -> list[str]:
-    """The flat optimizers' backends that run on ``device`` (float32), the default (``"auto"``'s) first."""
+    """The flat optimizers' backends that run on ``device`` (float32), the
+    default (``"auto"``'s) first."""
 
     def runs(backend):
         try:
@@ -133,9 +142,10 @@ def synchronize(device: torch.device) -> None:
 def seconds_per_call(
     fns: dict, device: torch.device, warmup: int, iters: int, repeats: int
 ) -> dict:
-    """For each function of ``fns``, the best over ``repeats`` of the mean time of ``iters`` back-to-back
-    calls, after ``warmup`` calls; the functions take turns at each repeat (the best, not the median:
-    interference from other work only ever adds time)."""
+    """For each function of ``fns``, the best over ``repeats`` of the mean time
+    of ``iters`` back-to-back calls, after ``warmup`` calls; the functions take
+    turns at each repeat (the best, not the median: interference from other
+    work only ever adds time)."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -152,7 +162,8 @@ def seconds_per_call(
 
 
 def copy_function(numel: int, dtype: torch.dtype, device: torch.device):
-    """``dst.copy_(src)`` over ``numel`` elements (one read and one write each)."""
+    """``dst.copy_(src)`` over ``numel`` elements (one read and one write
+    each)."""
     src = torch.randn(numel, dtype=dtype, device=device)
     dst = torch.empty_like(src)
     return lambda: dst.copy_(src)
@@ -161,7 +172,8 @@ def copy_function(numel: int, dtype: torch.dtype, device: torch.device):
 def step_function(
     make, sizes: list[int], dtype: torch.dtype, device: torch.device
 ):
-    """``step`` of the optimizer ``make(params)`` over new parameters of ``sizes``, with gradients."""
+    """``step`` of the optimizer ``make(params)`` over new parameters of
+    ``sizes``, with gradients."""
     generator = torch.Generator(device=device).manual_seed(0)
     params = []
     for size in sizes:
@@ -196,7 +208,8 @@ def main(argv=None) -> dict:
         "--compile",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="also time FlatAdam[compile] (default: on CUDA only; slow to compile on CPU)",
+        help="also time FlatAdam[compile] (default: on CUDA only; slow to "
+        "compile on CPU)",
     )
     parser.add_argument(
         "--threads",
@@ -214,7 +227,8 @@ def main(argv=None) -> dict:
         type=Path,
         default=None,
         help="where to write the results "
-        "(default benchmarks/results/optim_roofline_<optimizer>_<device>.json)",
+        "(default "
+        "benchmarks/results/optim_roofline_<optimizer>_<device>.json)",
     )
     args = parser.parse_args(argv)
     if args.threads:
@@ -242,7 +256,10 @@ def main(argv=None) -> dict:
         "1 tensor": [numel],
         f"{tensors} tensors": layout_sizes(numel, tensors),
     }
-    default = f"gdbook {GDBOOK[args.optimizer][1].__name__}[{flat_backends(device, compile_)[0]}]"
+    default = (
+        f"gdbook {GDBOOK[args.optimizer][1].__name__}"
+        f"[{flat_backends(device, compile_)[0]}]"
+    )
     results = []
     for name, make in implementations(
         args.optimizer, device, compile_
@@ -285,16 +302,20 @@ def main(argv=None) -> dict:
     }
     threads = f", {report['threads']} threads" if report["threads"] else ""
     print(
-        f"{args.optimizer} on {report['device']} ({report['device_name']}{threads}), {numel:,} float32 "
-        f"parameters, {step_bytes / 1e6:.1f} MB per step; copy bandwidth {copy / 1e9:.1f} GB/s "
+        f"{args.optimizer} on {report['device']} "
+        f"({report['device_name']}{threads}), {numel:,} float32 "
+        f"parameters, {step_bytes / 1e6:.1f} MB per step; copy bandwidth "
+        f"{copy / 1e9:.1f} GB/s "
         f"(* the flat optimizer's default backend)"
     )
     print(
-        f"{'implementation':28s} {'layout':12s} {'ms/step':>9s} {'GB/s':>8s} {'of copy':>8s}"
+        f"{'implementation':28s} {'layout':12s} {'ms/step':>9s} "
+        f"{'GB/s':>8s} {'of copy':>8s}"
     )
     for r in results:
         print(
-            f"{r['implementation']:28s} {r['layout']:12s} {r['ms_per_step']:9.3f} {r['gb_per_s']:8.1f} "
+            f"{r['implementation']:28s} {r['layout']:12s} "
+            f"{r['ms_per_step']:9.3f} {r['gb_per_s']:8.1f} "
             f"{r['fraction_of_copy']:8.2f}" + (" *" if r["default"] else "")
         )
     path = (

@@ -1,4 +1,5 @@
-"""Argument checks shared by the package: each error names the argument and what is allowed."""
+"""Argument checks shared by the package: each error names the argument and
+what is allowed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def real(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """Return ``value`` as a finite float in the given interval, or raise naming ``name``."""
+    """Return ``value`` as a finite float in the given interval, or raise
+    naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{name} must be a real number, got {type(value).__name__}"
@@ -47,16 +49,19 @@ def integer(name: str, value, *, low: int | None = None) -> int:
 
 
 def flag(name: str, value) -> bool:
-    """Return ``value`` if it is a bool (numpy's included), or raise naming ``name``: ``bool("False")`` is True."""
+    """Return ``value`` if it is a bool (numpy's included), or raise naming
+    ``name``: ``bool("False")`` is True."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(
-            f"{name} must be True or False, got {type(value).__name__} {value!r}"
+            f"{name} must be True or False, got {type(value).__name__} "
+            f"{value!r}"
         )
     return bool(value)
 
 
 def vector(name: str, value, *, dim: int | None = None) -> np.ndarray:
-    """Return ``value`` as a finite 1-D float array (of length ``dim`` if given), or raise naming ``name``."""
+    """Return ``value`` as a finite 1-D float array (of length ``dim`` if
+    given), or raise naming ``name``."""
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as err:
@@ -69,26 +74,31 @@ def vector(name: str, value, *, dim: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} must have shape ({dim},), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(
-            f"{name} must be finite, got NaN or inf at index {int(np.flatnonzero(~np.isfinite(arr))[0])}"
+            f"{name} must be finite, got NaN or inf at index "
+            f"{int(np.flatnonzero(~np.isfinite(arr))[0])}"
         )
     return arr
 
 
 def design(X, y) -> tuple[np.ndarray, np.ndarray]:
-    """Return a data set ``(X, y)`` as finite real float arrays, X (n_samples >= 1, n_features >= 1) and y
-    (n_samples,), or raise naming the argument."""
+    """Return a data set ``(X, y)`` as finite real float arrays, X
+    (n_samples >= 1, n_features >= 1) and y (n_samples,), or raise naming the
+    argument."""
     if np.iscomplexobj(X) or np.iscomplexobj(y):
         raise TypeError(
-            "X and y must be real; got complex values (their imaginary parts would be dropped)"
+            "X and y must be real; got complex values (their imaginary "
+            "parts would be dropped)"
         )
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(
-            f"X must be a 2-D array (n_samples >= 1, n_features >= 1), got shape {X.shape}"
+            "X must be a 2-D array (n_samples >= 1, n_features >= 1), got "
+            f"shape {X.shape}"
         )
     if y.shape != (X.shape[0],):
         raise ValueError(
-            f"y must have shape ({X.shape[0]},) to match X's rows, got {y.shape}"
+            f"y must have shape ({X.shape[0]},) to match X's rows, got "
+            f"{y.shape}"
         )
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
         raise ValueError("X and y must be finite")
@@ -96,11 +106,13 @@ def design(X, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def finite_sum(name: str, problem) -> int:
-    """The number of samples n of a finite-sum ``problem`` (its ``n_samples``), or raise naming ``name``."""
+    """The number of samples n of a finite-sum ``problem`` (its ``n_samples``),
+    or raise naming ``name``."""
     n = getattr(problem, "n_samples", None)
     if n is None:
         raise ValueError(
-            f"{name} must be a finite sum with n_samples, got {type(problem).__name__}"
+            f"{name} must be a finite sum with n_samples, got "
+            f"{type(problem).__name__}"
         )
     return n
 
@@ -118,7 +130,8 @@ def batch_size(value, n_samples: int) -> int:
 def indices(
     name: str, value, n_samples: int, shape: tuple[int, ...] | None = None
 ) -> np.ndarray:
-    """An integer array of sample indices in [0, n_samples) (of ``shape`` if given, else non-empty 1-D)."""
+    """An integer array of sample indices in [0, n_samples) (of ``shape`` if
+    given, else non-empty 1-D)."""
     idx = np.asarray(value)
     if not np.issubdtype(idx.dtype, np.integer) or (
         idx.shape != shape
@@ -127,11 +140,13 @@ def indices(
     ):
         wanted = f"of shape {shape}" if shape is not None else "non-empty 1-D"
         raise ValueError(
-            f"{name} must be an integer array {wanted} of sample indices, got {idx.dtype} {idx.shape}"
+            f"{name} must be an integer array {wanted} of sample indices, "
+            f"got {idx.dtype} {idx.shape}"
         )
     if idx.size and (idx.min() < 0 or idx.max() >= n_samples):
         raise ValueError(
-            f"{name} must hold indices in [0, {n_samples}), got min {idx.min()}, max {idx.max()}"
+            f"{name} must hold indices in [0, {n_samples}), got min "
+            f"{idx.min()}, max {idx.max()}"
         )
     return idx
 
@@ -139,10 +154,12 @@ def indices(
 def same_shape(
     name: str, value: np.ndarray, like: np.ndarray, like_name: str = "x"
 ) -> np.ndarray:
-    """Require ``value`` to have exactly the shape of ``like`` (no broadcasting)."""
+    """Require ``value`` to have exactly the shape of ``like`` (no
+    broadcasting)."""
     value = np.asarray(value, dtype=float)
     if value.shape != np.shape(like):
         raise ValueError(
-            f"{name} must have the shape of {like_name}, {np.shape(like)}, got {value.shape}"
+            f"{name} must have the shape of {like_name}, {np.shape(like)}, "
+            f"got {value.shape}"
         )
     return value

@@ -1,9 +1,11 @@
-"""The map of the book's core concepts: which idea feeds which, drawn with matplotlib so it renders offline.
+"""The map of the book's core concepts: which idea feeds which, drawn with
+matplotlib so it renders offline.
 
-A map is a tuple of :class:`Concept` (boxes) and a tuple of :class:`Link` (labelled arrows). ``CONCEPTS`` and
-``LINKS`` are the map of chapter 2: the loss defines the gradient; the gradient, the learning rate (bounded
-by the curvature L: stable only for lr < 2/L), momentum and adaptive step sizes make the update; the
-update gives a new point, where the loss is evaluated again.
+A map is a tuple of :class:`Concept` (boxes) and a tuple of :class:`Link`
+(labelled arrows). ``CONCEPTS`` and ``LINKS`` are the map of chapter 2: the
+loss defines the gradient; the gradient, the learning rate (bounded by the
+curvature L: stable only for lr < 2/L), momentum and adaptive step sizes make
+the update; the update gives a new point, where the loss is evaluated again.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Concept:
-    """A box: ``key`` names it in links, ``label`` is its text, ``xy`` its centre, ``group`` its colour."""
+    """A box: ``key`` names it in links, ``label`` is its text, ``xy`` its
+    centre, ``group`` its colour."""
 
     key: str
     label: str
@@ -39,9 +42,11 @@ class Concept:
 
 @dataclass(frozen=True)
 class Link:
-    """An arrow from concept ``source`` to concept ``target`` labelled ``label``.
+    """An arrow from concept ``source`` to concept ``target`` labelled
+    ``label``.
 
-    ``bend`` curves it (matplotlib's arc3 ``rad``); the label sits at ``label_pos`` along the curve (0 to 1).
+    ``bend`` curves it (matplotlib's arc3 ``rad``); the label sits at
+    ``label_pos`` along the curve (0 to 1).
     """
 
     source: str
@@ -113,30 +118,34 @@ LINKS = (
 
 
 def validate(concepts=CONCEPTS, links=LINKS) -> dict[str, Concept]:
-    """Check that keys are unique and every link joins two known concepts; return the concepts by key."""
+    """Check that keys are unique and every link joins two known concepts;
+    return the concepts by key."""
     by_key = {}
     for concept in concepts:
         if concept.key in by_key:
             raise ValueError(
-                f"concepts must have unique keys, {concept.key!r} appears twice"
+                f"concepts must have unique keys, {concept.key!r} appears "
+                "twice"
             )
         by_key[concept.key] = concept
     for link in links:
         for end in (link.source, link.target):
             if end not in by_key:
                 raise ValueError(
-                    f"links must join known concepts; {end!r} is not one of {sorted(by_key)}"
+                    f"links must join known concepts; {end!r} is not one of "
+                    f"{sorted(by_key)}"
                 )
         if link.source == link.target:
             raise ValueError(
-                f"links must join two different concepts, got a loop on {link.source!r}"
+                "links must join two different concepts, got a loop on "
+                f"{link.source!r}"
             )
     return by_key
 
 
 def reachable(source: str, links=LINKS) -> set[str]:
-    """The concepts that can be reached from ``source`` by following links (not including ``source``
-    unless a cycle leads back to it)."""
+    """The concepts that can be reached from ``source`` by following links (not
+    including ``source`` unless a cycle leads back to it)."""
     found, frontier = set(), [source]
     while frontier:
         node = frontier.pop()
@@ -148,7 +157,8 @@ def reachable(source: str, links=LINKS) -> set[str]:
 
 
 def describe(concepts=CONCEPTS, links=LINKS) -> list[str]:
-    """One line per link, 'source --label--> target', with the boxes' first lines as names."""
+    """One line per link, 'source --label--> target', with the boxes' first
+    lines as names."""
     by_key = validate(concepts, links)
     name = {key: c.label.splitlines()[0] for key, c in by_key.items()}
     return [
@@ -158,8 +168,9 @@ def describe(concepts=CONCEPTS, links=LINKS) -> list[str]:
 
 
 def _on_curve(start, end, bend, t):
-    """The point at parameter t of matplotlib's arc3 curve: a quadratic Bezier whose control point lies
-    ``bend`` times |end - start| off the middle of the chord."""
+    """The point at parameter t of matplotlib's arc3 curve: a quadratic Bezier
+    whose control point lies ``bend`` times |end - start| off the middle of the
+    chord."""
     dx, dy = end - start
     control = (start + end) / 2 + bend * np.array([dy, -dx])
     return (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
@@ -172,7 +183,8 @@ def draw(
     title: str = "",
     box_size=(3.0, 1.1),
 ):
-    """Draw the map: one rounded box per concept, one labelled arrow per link, a legend of the groups."""
+    """Draw the map: one rounded box per concept, one labelled arrow per link,
+    a legend of the groups."""
     by_key = validate(concepts, links)
     if ax is None:
         ax = plt.subplots(figsize=(12.5, 5.9))[1]

@@ -1,15 +1,18 @@
-"""Data for the book: synthetic sets with known ground truth, scikit-learn's bundled sets, mini-batches,
-and :class:`DiskDataset`, which streams mini-batches from .npy files on disk.
+"""Data for the book: synthetic sets with known ground truth, scikit-learn's
+bundled sets, mini-batches, and :class:`DiskDataset`, which streams
+mini-batches from .npy files on disk.
 
-Nothing is downloaded: synthetic data come from ``numpy.random.default_rng(seed)`` and the real data sets
-are the ones scikit-learn ships inside its package (``load_breast_cancer``, ``load_diabetes``, ...).
+Nothing is downloaded: synthetic data come from
+``numpy.random.default_rng(seed)`` and the real data sets are the ones
+scikit-learn ships inside its package (``load_breast_cancer``,
+``load_diabetes``, ...).
 """
 
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -18,7 +21,8 @@ from . import _validate
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features ``X`` (n, d), targets ``y`` (n,), and the parameters that generated them when known."""
+    """Features ``X`` (n, d), targets ``y`` (n,), and the parameters that
+    generated them when known."""
 
     X: np.ndarray
     y: np.ndarray
@@ -28,11 +32,13 @@ class Dataset:
 
 
 def add_intercept(X) -> np.ndarray:
-    """Prepend a column of ones, so that w[0] is the intercept: [1, x_1, ..., x_d]."""
+    """Prepend a column of ones, so that w[0] is the intercept: [1, x_1, ...,
+    x_d]."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
         raise ValueError(
-            f"X must be a 2-D array (n_samples, n_features), got shape {X.shape}"
+            "X must be a 2-D array (n_samples, n_features), got shape "
+            f"{X.shape}"
         )
     return np.hstack([np.ones((X.shape[0], 1)), X])
 
@@ -40,14 +46,16 @@ def add_intercept(X) -> np.ndarray:
 def standardize(
     X, mean=None, scale=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(X - mean) / scale column by column; returns (X_scaled, mean, scale) so test data can reuse them.
+    """(X - mean) / scale column by column; returns (X_scaled, mean, scale) so
+    test data can reuse them.
 
     Constant columns keep scale 1 rather than dividing by zero.
     """
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or len(X) < 1:
         raise ValueError(
-            f"X must be a 2-D array (n_samples >= 1, n_features), got shape {X.shape}"
+            "X must be a 2-D array (n_samples >= 1, n_features), got shape "
+            f"{X.shape}"
         )
     mean = (
         X.mean(axis=0)
@@ -72,10 +80,12 @@ def linear_regression(
     intercept: float = 4.0,
     x_range: tuple[float, float] = (0.0, 2.0),
 ) -> Dataset:
-    """y = intercept + X w + noise * N(0, 1), X uniform on ``x_range``; w_true = [intercept, w] with w_j = 3 / j.
+    """y = intercept + X w + noise * N(0, 1), X uniform on ``x_range``;
+    w_true = [intercept, w] with w_j = 3 / j.
 
-    With the defaults this is the classic y = 4 + 3x + N(0, 1) example on x in [0, 2]. ``X`` is returned
-    without the intercept column; use :func:`add_intercept` to fit ``w_true``.
+    With the defaults this is the classic y = 4 + 3x + N(0, 1) example on x in
+    [0, 2]. ``X`` is returned without the intercept column; use
+    :func:`add_intercept` to fit ``w_true``.
     """
     n_samples = _validate.integer("n_samples", n_samples, low=1)
     n_features = _validate.integer("n_features", n_features, low=1)
@@ -96,7 +106,8 @@ def linear_regression(
 def logistic_classification(
     n_samples: int = 200, n_features: int = 2, seed: int = 0, w_true=None
 ) -> Dataset:
-    """Labels y ~ Bernoulli(sigma(X w_true)) with X ~ N(0, I); w_true defaults to (2, -1, 0.5, ...)."""
+    """Labels y ~ Bernoulli(sigma(X w_true)) with X ~ N(0, I); w_true defaults
+    to (2, -1, 0.5, ...)."""
     n_samples = _validate.integer("n_samples", n_samples, low=1)
     n_features = _validate.integer("n_features", n_features, low=1)
     rng = np.random.default_rng(seed)
@@ -120,7 +131,8 @@ _SKLEARN_SETS = ("breast_cancer", "diabetes", "iris", "wine", "digits")
 
 
 def load(name: str) -> Dataset:
-    """A data set bundled with scikit-learn (no download): one of breast_cancer, diabetes, iris, wine, digits."""
+    """A data set bundled with scikit-learn (no download): one of
+    breast_cancer, diabetes, iris, wine, digits."""
     if name not in _SKLEARN_SETS:
         raise ValueError(
             f"name must be one of {', '.join(_SKLEARN_SETS)}; got {name!r}"
@@ -139,7 +151,8 @@ def load(name: str) -> Dataset:
 
 
 def _title(description: str) -> str:
-    """The first line of scikit-learn's reStructuredText description that is text, not a label or a rule."""
+    """The first line of scikit-learn's reStructuredText description that is
+    text, not a label or a rule."""
     lines = (line.strip() for line in (description or "").splitlines())
     return next(
         (
@@ -158,10 +171,12 @@ def minibatches(
     shuffle: bool = True,
     drop_last: bool = False,
 ) -> Iterator[np.ndarray]:
-    """Index arrays covering 0..n_samples-1 once (one epoch), in batches of ``batch_size``.
+    """Index arrays covering 0..n_samples-1 once (one epoch), in batches of
+    ``batch_size``.
 
-    With ``shuffle`` the order is a permutation drawn from ``default_rng(seed)`` (pass a Generator to draw
-    a fresh permutation each epoch). The last batch is smaller unless ``drop_last``.
+    With ``shuffle`` the order is a permutation drawn from
+    ``default_rng(seed)`` (pass a Generator to draw a fresh permutation each
+    epoch). The last batch is smaller unless ``drop_last``.
     """
     n_samples = _validate.integer("n_samples", n_samples, low=1)
     batch_size = _validate.batch_size(batch_size, n_samples)
@@ -183,12 +198,15 @@ def sparse_regression(
     noise: float = 0.5,
     seed: int = 0,
 ) -> Dataset:
-    """Binary features of very different frequencies: y = X w_true + noise * N(0, 1).
+    """Binary features of very different frequencies: y = X
+    w_true + noise * N(0, 1).
 
-    Feature j is 1 in a sample with probability p_j, the p_j log-spaced from ``max_frequency`` (j = 0) down
-    to ``min_frequency`` (j = n_features - 1), as words in text or categories in click logs; w_true_j = +-2
-    with random signs. X, the signs and the noise come from ``numpy.random.default_rng(seed)``. A rare
-    feature's weight is estimated from few samples and receives a non-zero gradient only from them.
+    Feature j is 1 in a sample with probability p_j, the p_j log-spaced from
+    ``max_frequency`` (j = 0) down to ``min_frequency`` (j = n_features - 1),
+    as words in text or categories in click logs; w_true_j = +-2 with random
+    signs. X, the signs and the noise come from
+    ``numpy.random.default_rng(seed)``. A rare feature's weight is estimated
+    from few samples and receives a non-zero gradient only from them.
     """
     n_samples = _validate.integer("n_samples", n_samples, low=1)
     n_features = _validate.integer("n_features", n_features, low=1)
@@ -213,17 +231,20 @@ def sparse_regression(
         y,
         w_true,
         tuple(f"x{j + 1}" for j in range(n_features)),
-        f"y = X w_true + {noise} N(0,1), X_ij ~ Bernoulli(p_j), p_j log-spaced from "
+        f"y = X w_true + {noise} N(0,1), X_ij ~ Bernoulli(p_j), p_j "
+        "log-spaced from "
         f"{max_frequency} to {min_frequency}, seed {seed}",
     )
 
 
 class DiskDataset:
-    """Features and targets stored as ``X.npy`` and ``y.npy`` in ``folder``, read a mini-batch at a time.
+    """Features and targets stored as ``X.npy`` and ``y.npy`` in ``folder``,
+    read a mini-batch at a time.
 
-    Both files are opened with ``numpy.load(path, mmap_mode="r")``: the arrays are memory maps, so a batch
-    ``X[idx]`` reads only the rows it indexes from disk and a data set larger than memory can be streamed.
-    Write one with :meth:`save`.
+    Both files are opened with ``numpy.load(path, mmap_mode="r")``: the arrays
+    are memory maps, so a batch ``X[idx]`` reads only the rows it indexes from
+    disk and a data set larger than memory can be streamed. Write one with
+    :meth:`save`.
     """
 
     def __init__(self, folder):
@@ -233,19 +254,22 @@ class DiskDataset:
         )
         if self.X.ndim != 2:
             raise ValueError(
-                f"{self.folder / 'X.npy'} must hold a 2-D array (n_samples, n_features), "
+                f"{self.folder / 'X.npy'} must hold a 2-D array (n_samples, "
+                "n_features), "
                 f"got shape {self.X.shape}"
             )
         if self.y.shape != (self.X.shape[0],):
             raise ValueError(
-                f"{self.folder / 'y.npy'} must hold shape ({self.X.shape[0]},) to match the rows of "
+                f"{self.folder / 'y.npy'} must hold shape "
+                f"({self.X.shape[0]},) to match the rows of "
                 f"X.npy, got {self.y.shape}"
             )
         self.n_samples, self.n_features = self.X.shape
 
     @classmethod
     def save(cls, folder, X, y) -> DiskDataset:
-        """Write X (n, d) and y (n,) as float64 .npy files into ``folder`` (created if missing); open them."""
+        """Write X (n, d) and y (n,) as float64 .npy files into ``folder``
+        (created if missing); open them."""
         X, y = _validate.design(X, y)
         folder = pathlib.Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -254,7 +278,8 @@ class DiskDataset:
         return cls(folder)
 
     def batch(self, idx) -> tuple[np.ndarray, np.ndarray]:
-        """(X[idx], y[idx]) for an integer index array ``idx``: only these rows are read from disk."""
+        """(X[idx], y[idx]) for an integer index array ``idx``: only these rows
+        are read from disk."""
         return self.X[idx], self.y[idx]
 
     def minibatches(
@@ -264,14 +289,18 @@ class DiskDataset:
         shuffle: bool = True,
         drop_last: bool = False,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """One epoch of (X_batch, y_batch), in the order of :func:`minibatches` with the same arguments."""
+        """One epoch of (X_batch, y_batch), in the order of :func:`minibatches`
+        with the same arguments."""
         for idx in minibatches(
             self.n_samples, batch_size, seed, shuffle, drop_last
         ):
             yield self.batch(idx)
 
     def __repr__(self) -> str:
-        return f"DiskDataset({str(self.folder)!r}, n_samples={self.n_samples}, n_features={self.n_features})"
+        return (
+            f"DiskDataset({str(self.folder)!r}, n_samples={self.n_samples}, "
+            f"n_features={self.n_features})"
+        )
 
 
 def _open_npy(path: pathlib.Path) -> np.memmap:
@@ -294,6 +323,7 @@ def _open_npy(path: pathlib.Path) -> np.memmap:
         array.dtype.kind not in "iuf"
     ):  # strings, dates, complex and bool are not features or targets
         raise ValueError(
-            f"{path} must hold integer or floating-point numbers, got dtype {array.dtype}"
+            f"{path} must hold integer or floating-point numbers, got dtype "
+            f"{array.dtype}"
         )
     return array

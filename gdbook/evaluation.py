@@ -1,14 +1,18 @@
-"""Held-out evaluation: a seeded train/test split and the scores that the applications report.
+"""Held-out evaluation: a seeded train/test split and the scores that the
+applications report.
 
-- :func:`train_test_split` -- index arrays of a random split, optionally stratified by class, drawn from
-  ``numpy.random.default_rng(seed)`` (the same seed gives the same split on every machine);
+- :func:`train_test_split` -- index arrays of a random split, optionally
+  stratified by class, drawn from ``numpy.random.default_rng(seed)`` (the same
+  seed gives the same split on every machine);
 - :func:`accuracy` -- the fraction of predicted labels equal to the true ones;
-- :func:`rmse` -- the root-mean-square error sqrt((1/m) sum_i (yhat_i - y_i)^2);
-- :func:`r2_score` -- the coefficient of determination 1 - sum_i (y_i - yhat_i)^2 / sum_i (y_i - ybar)^2
-  (Hastie, Tibshirani & Friedman 2009, sec. 3.2), 1 for a perfect fit and 0 for predicting the mean.
+- :func:`rmse` -- the root-mean-square error
+  sqrt((1/m) sum_i (yhat_i - y_i)^2);
+- :func:`r2_score` -- the coefficient of determination
+  1 - sum_i (y_i - yhat_i)^2 / sum_i (y_i - ybar)^2 (Hastie, Tibshirani &
+  Friedman 2009, sec. 3.2), 1 for a perfect fit and 0 for predicting the mean.
 
-A model is judged on data it was not fitted to: the training loss measures the optimizer, the held-out
-score measures the model (Hastie et al. 2009, ch. 7).
+A model is judged on data it was not fitted to: the training loss measures the
+optimizer, the held-out score measures the model (Hastie et al. 2009, ch. 7).
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from . import _validate
 def train_test_split(
     n_samples: int, test_fraction: float = 0.2, seed: int = 0, stratify=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test): sorted index arrays that partition 0..n_samples-1, with round(test_fraction * n) in test.
+    """(train, test): sorted index arrays that partition 0..n_samples-1, with
+    round(test_fraction * n) in test.
 
-    With ``stratify`` (one label per sample), each class c contributes round(test_fraction * n_c) of its
-    n_c samples to the test set, so both sets keep the class proportions. Raises ValueError if either
-    set (or, stratified, either part of a class) would be empty.
+    With ``stratify`` (one label per sample), each class c contributes
+    round(test_fraction * n_c) of its n_c samples to the test set, so both sets
+    keep the class proportions. Raises ValueError if either set (or,
+    stratified, either part of a class) would be empty.
     """
     n_samples = _validate.integer("n_samples", n_samples, low=2)
     test_fraction = _validate.real(
@@ -43,7 +49,8 @@ def train_test_split(
         labels = np.asarray(stratify)
         if labels.shape != (n_samples,):
             raise ValueError(
-                f"stratify must have shape ({n_samples},), one label per sample, got {labels.shape}"
+                f"stratify must have shape ({n_samples},), one label per "
+                f"sample, got {labels.shape}"
             )
         groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     test = []
@@ -56,7 +63,8 @@ def train_test_split(
                 else f" for a class of {len(members)} samples"
             )
             raise ValueError(
-                f"test_fraction = {test_fraction} leaves {n_test} test samples{where}; "
+                f"test_fraction = {test_fraction} leaves {n_test} test "
+                f"samples{where}; "
                 "both the training and the test set must be non-empty"
             )
         test.append(rng.permutation(members)[:n_test])
@@ -73,13 +81,15 @@ def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         )
     if y_pred.shape != y_true.shape:
         raise ValueError(
-            f"y_pred must have the shape of y_true, {y_true.shape}, got {y_pred.shape}"
+            f"y_pred must have the shape of y_true, {y_true.shape}, got "
+            f"{y_pred.shape}"
         )
     return y_true, y_pred
 
 
 def accuracy(y_true, y_pred) -> float:
-    """The fraction of samples with y_pred == y_true (labels of any type; shapes must be equal)."""
+    """The fraction of samples with y_pred == y_true (labels of any type;
+    shapes must be equal)."""
     y_true, y_pred = _pair(y_true, y_pred)
     return float(np.mean(y_true == y_pred))
 
@@ -101,7 +111,8 @@ def rmse(y_true, y_pred) -> float:
 
 
 def r2_score(y_true, y_pred) -> float:
-    """1 - sum (y_true - y_pred)^2 / sum (y_true - mean(y_true))^2; needs y_true not constant."""
+    """1 - sum (y_true - y_pred)^2 / sum (y_true - mean(y_true))^2; needs
+    y_true not constant."""
     y_true, y_pred = _pair(y_true, y_pred)
     y_true, y_pred = y_true.astype(float), y_pred.astype(float)
     total = np.sum((y_true - y_true.mean()) ** 2)

@@ -1,13 +1,17 @@
 """Line searches: how far to go along a descent direction d from x.
 
-Both searches look at phi(a) = f(x + a d), with slope phi'(0) = grad f(x)^T d < 0:
+Both searches look at phi(a) = f(x + a d), with slope phi'(0) = grad f(x)^T
+d < 0:
 
-* Armijo (sufficient decrease): phi(a) <= phi(0) + c1 a phi'(0), found by backtracking a <- shrink * a.
-* strong Wolfe: Armijo and |phi'(a)| <= c2 |phi'(0)| (the slope has flattened enough), found by
-  bracketing and zooming, Nocedal & Wright, *Numerical Optimization* (2006), Algorithms 3.5 and 3.6.
+* Armijo (sufficient decrease): phi(a) <= phi(0) + c1 a phi'(0), found by
+  backtracking a <- shrink * a.
+* strong Wolfe: Armijo and |phi'(a)| <= c2 |phi'(0)| (the slope has flattened
+  enough), found by bracketing and zooming, Nocedal & Wright, *Numerical
+  Optimization* (2006), Algorithms 3.5 and 3.6.
 
-Also here: :class:`ArmijoGD`, gradient descent whose step comes from Armijo backtracking (a
-:class:`gdbook.methods.Method`, run by ``gdbook.minimize(..., method="gd-armijo")``).
+Also here: :class:`ArmijoGD`, gradient descent whose step comes from Armijo
+backtracking (a :class:`gdbook.methods.Method`, run by
+``gdbook.minimize(..., method="gd-armijo")``).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from .methods import Method
 
 
 class LineSearchError(RuntimeError):
-    """No step satisfying the conditions was found within the evaluation budget."""
+    """No step satisfying the conditions was found within the evaluation
+    budget."""
 
 
 @dataclass(frozen=True)
 class LineSearchResult:
-    """The accepted step ``step``, f and (strong Wolfe only) the gradient there, and evaluations used."""
+    """The accepted step ``step``, f and (strong Wolfe only) the gradient
+    there, and evaluations used."""
 
     step: float
     f: float
@@ -38,18 +44,21 @@ def _slope(g0, d) -> float:
     slope = float(np.dot(g0, d))
     if not slope < 0:
         raise ValueError(
-            f"d must be a descent direction (grad f(x)^T d < 0), got slope {slope:.3g}"
+            "d must be a descent direction (grad f(x)^T d < 0), got slope "
+            f"{slope:.3g}"
         )
     return slope
 
 
 def armijo_holds(f0, slope, step, f_new, c1=1e-4) -> bool:
-    """The sufficient-decrease (Armijo) condition f(x + a d) <= f(x) + c1 a grad f(x)^T d."""
+    """The sufficient-decrease (Armijo) condition f(x + a d) <= f(x) + c1 a
+    grad f(x)^T d."""
     return bool(f_new <= f0 + c1 * step * slope)
 
 
 def curvature_holds(slope, slope_new, c2=0.9) -> bool:
-    """The strong Wolfe curvature condition |grad f(x + a d)^T d| <= c2 |grad f(x)^T d|."""
+    """The strong Wolfe curvature condition |grad f(x + a d)^T d| <= c2 |grad
+    f(x)^T d|."""
     return bool(abs(slope_new) <= c2 * abs(slope))
 
 
@@ -64,10 +73,11 @@ def backtracking(
     shrink: float = 0.5,
     max_evals: int = 60,
 ) -> LineSearchResult:
-    """Armijo backtracking: try a = step, shrink * step, ... until f(x + a d) <= f(x) + c1 a g0^T d.
+    """Armijo backtracking: try a = step, shrink * step, ... until f(x + a
+    d) <= f(x) + c1 a g0^T d.
 
-    Terminates for any descent direction of a smooth f because the condition holds for all small a
-    (Nocedal & Wright 2006, Algorithm 3.1).
+    Terminates for any descent direction of a smooth f because the condition
+    holds for all small a (Nocedal & Wright 2006, Algorithm 3.1).
     """
     c1 = _validate.real(
         "c1", c1, low=0.0, high=1.0, low_open=True, high_open=True
@@ -84,7 +94,8 @@ def backtracking(
             return LineSearchResult(step, f_new, None, evals)
         step *= shrink
     raise LineSearchError(
-        f"backtracking found no Armijo step in {max_evals} evaluations (last step {step:.3g})"
+        f"backtracking found no Armijo step in {max_evals} evaluations "
+        f"(last step {step:.3g})"
     )
 
 
@@ -99,10 +110,12 @@ def strong_wolfe(
     c2: float = 0.9,
     max_evals: int = 30,
 ) -> LineSearchResult:
-    """A step satisfying the strong Wolfe conditions (0 < c1 < c2 < 1), by bracketing then zooming.
+    """A step satisfying the strong Wolfe conditions (0 < c1 < c2 < 1), by
+    bracketing then zooming.
 
-    Nocedal & Wright (2006), Algorithms 3.5 (bracketing, doubling the step) and 3.6 (zoom, with a
-    safeguarded cubic interpolation). Returns the gradient at the accepted point as well.
+    Nocedal & Wright (2006), Algorithms 3.5 (bracketing, doubling the step) and
+    3.6 (zoom, with a safeguarded cubic interpolation). Returns the gradient at
+    the accepted point as well.
     """
     c1 = _validate.real(
         "c1", c1, low=0.0, high=1.0, low_open=True, high_open=True
@@ -120,7 +133,8 @@ def strong_wolfe(
         evals += 1
         if evals > max_evals:
             raise LineSearchError(
-                f"strong Wolfe search used its {max_evals} evaluations without success"
+                f"strong Wolfe search used its {max_evals} evaluations "
+                "without success"
             )
         x_a = x + a * d
         f_a = problem.value(x_a)
@@ -130,7 +144,8 @@ def strong_wolfe(
         return f_a, g_a, float(np.dot(g_a, d))
 
     def zoom(lo, hi):
-        # lo, hi = (step, f, slope); lo satisfies Armijo with the lowest f so far; the minimiser is between
+        # lo, hi = (step, f, slope); lo satisfies Armijo with the lowest f so
+        # far; the minimiser is between
         while True:
             a = _cubic_minimiser(lo, hi)
             f_a, g_a, s_a = phi(a)
@@ -165,7 +180,8 @@ def strong_wolfe(
 
 
 def _cubic_minimiser(lo, hi) -> float:
-    """Minimiser of the cubic through (a, f, f') at both ends, kept 10% inside the interval; else bisect."""
+    """Minimiser of the cubic through (a, f, f') at both ends, kept 10% inside
+    the interval; else bisect."""
     (a, fa, da), (b, fb, db) = lo, hi
     left, right = min(a, b), max(a, b)
     margin = 0.1 * (right - left)
@@ -186,10 +202,12 @@ def _cubic_minimiser(lo, hi) -> float:
 
 
 class ArmijoGD(Method):
-    """Gradient descent, d = -grad f(x), with the step from Armijo backtracking.
+    """Gradient descent, d = -grad f(x), with the step from Armijo
+    backtracking.
 
-    Each search starts from ``grow`` times the previous accepted step (``initial_step`` at first), so the
-    step can lengthen again after a short one. No knowledge of L is needed.
+    Each search starts from ``grow`` times the previous accepted step
+    (``initial_step`` at first), so the step can lengthen again after a short
+    one. No knowledge of L is needed.
     """
 
     def __init__(

@@ -1,23 +1,27 @@
-"""The one protocol that :func:`gdbook.minimize` runs, for every method of the book.
+"""The one protocol that :func:`gdbook.minimize` runs, for every method of the
+book.
 
 A method is a value object with
 
     state = method.init(problem, x0)
     x, step_size, state = method.step(problem, x, state)
 
-``problem`` is a :class:`gdbook.problems.Counted`: a method asks it for f, grad f or the Hessian at any
-point it needs, and asking again for the latest point's value or gradient costs nothing. So a line search
-that evaluated f and grad f at the point it accepted, and the loop that records that point, share one
-evaluation. ``step_size`` is the step taken along the method's direction: the learning rate of a first-order
-method, the accepted step length of a line search.
+``problem`` is a :class:`gdbook.problems.Counted`: a method asks it for f, grad
+f or the Hessian at any point it needs, and asking again for the latest point's
+value or gradient costs nothing. So a line search that evaluated f and grad f
+at the point it accepted, and the loop that records that point, share one
+evaluation. ``step_size`` is the step taken along the method's direction: the
+learning rate of a first-order method, the accepted step length of a line
+search.
 
-The methods: :class:`FirstOrder` (any :mod:`gdbook.optim` optimizer, on full or mini-batch gradients),
-:class:`gdbook.linesearch.ArmijoGD`, :class:`gdbook.second_order.Newton` and :class:`gdbook.second_order.LBFGS`.
+The methods: :class:`FirstOrder` (any :mod:`gdbook.optim` optimizer, on full or
+mini-batch gradients), :class:`gdbook.linesearch.ArmijoGD`,
+:class:`gdbook.second_order.Newton` and :class:`gdbook.second_order.LBFGS`.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -26,8 +30,9 @@ from .optim import Optimizer
 
 
 class Method(ShowsParameters):
-    """Base class of the protocol: ``init(problem, x) -> state``, ``step(problem, x, state) -> (x, step_size,
-    state)``, never modifying ``x`` or ``state`` in place."""
+    """Base class of the protocol: ``init(problem, x) -> state``,
+    ``step(problem, x, state) -> (x, step_size, state)``, never modifying ``x``
+    or ``state`` in place."""
 
     def init(self, problem, x: np.ndarray) -> dict:
         return {}
@@ -39,8 +44,9 @@ class Method(ShowsParameters):
 
 
 class FirstOrder(Method):
-    """A functional optimizer of :mod:`gdbook.optim` as a method: each step feeds it the full gradient, or a
-    mini-batch gradient when ``batches`` yields sample indices (it yields None for the full gradient)."""
+    """A functional optimizer of :mod:`gdbook.optim` as a method: each step
+    feeds it the full gradient, or a mini-batch gradient when ``batches``
+    yields sample indices (it yields None for the full gradient)."""
 
     def __init__(
         self, optimizer: Optimizer, batches: Iterator[np.ndarray | None]

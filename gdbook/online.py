@@ -1,16 +1,19 @@
-"""Online convex optimisation: losses revealed one round at a time, and the regret they leave.
+"""Online convex optimisation: losses revealed one round at a time, and the
+regret they leave.
 
-At round t = 1, 2, ..., T the learner plays x_t in a convex set F, then sees the convex loss f_t and pays
-f_t(x_t). Its regret after T rounds is
+At round t = 1, 2, ..., T the learner plays x_t in a convex set F, then sees
+the convex loss f_t and pays f_t(x_t). Its regret after T rounds is
 
     R_T = sum_{t<=T} f_t(x_t) - min_{x in F} sum_{t<=T} f_t(x),
 
-the loss it paid beyond that of the best fixed point chosen in hindsight. A method is said to converge in
-this setting when the average regret R_T / T tends to 0 (Zinkevich, ICML 2003; Reddi, Kale & Kumar,
-"On the Convergence of Adam and Beyond", ICLR 2018, Section 2).
+the loss it paid beyond that of the best fixed point chosen in hindsight. A
+method is said to converge in this setting when the average regret R_T / T
+tends to 0 (Zinkevich, ICML 2003; Reddi, Kale & Kumar, "On the Convergence of
+Adam and Beyond", ICLR 2018, Section 2).
 
 :func:`run` plays any :mod:`gdbook.optim` optimizer with the projected update
-x_{t+1} = Pi_F(x_t - step_t), where step_t is the optimizer's own move from the gradient of f_t at x_t.
+x_{t+1} = Pi_F(x_t - step_t), where step_t is the optimizer's own move from the
+gradient of f_t at x_t.
 """
 
 from __future__ import annotations
@@ -24,16 +27,19 @@ from .optim import Optimizer
 
 
 class ReddiCounterexample:
-    r"""The online problem of Reddi, Kale & Kumar (ICLR 2018), Section 3, on which Adam fails.
+    r"""The online problem of Reddi, Kale & Kumar (ICLR 2018), Section 3, on
+    which Adam fails.
 
     F = [-1, 1] and, for rounds t = 1, 2, 3, ...,
 
-        f_t(x) = C x   if t mod 3 == 1,     f_t(x) = -x   otherwise,       with C > 2.
+        f_t(x) = C x  if t mod 3 == 1,   f_t(x) = -x  otherwise,   with C > 2.
 
-    Every three rounds the losses add up to (C - 2) x, so the best fixed point is x = -1 for every T.
-    The paper (Section 3, and Theorem 1 with step sizes alpha_t = alpha / sqrt(t)) shows that Adam with
-    beta1 = 0 and beta2 = 1 / (1 + C^2), the pair returned by :attr:`adam_betas`, drifts to x = +1, the
-    worst point, so that R_T / T does not tend to 0; AMSGrad's running maximum of v repairs this.
+    Every three rounds the losses add up to (C - 2) x, so the best fixed point
+    is x = -1 for every T. The paper (Section 3, and Theorem 1 with step sizes
+    alpha_t = alpha / sqrt(t)) shows that Adam with beta1 = 0 and
+    beta2 = 1 / (1 + C^2), the pair returned by :attr:`adam_betas`, drifts to
+    x = +1, the worst point, so that R_T / T does not tend to 0; AMSGrad's
+    running maximum of v repairs this.
     """
 
     dim = 1
@@ -45,7 +51,8 @@ class ReddiCounterexample:
 
     @property
     def adam_betas(self) -> tuple[float, float]:
-        """(beta1, beta2) = (0, 1 / (1 + C^2)): the parameters of the paper's Section 3."""
+        """(beta1, beta2) = (0, 1 / (1 + C^2)): the parameters of the paper's
+        Section 3."""
         return 0.0, 1.0 / (1.0 + self.C**2)
 
     def coefficients(self, rounds: int) -> np.ndarray:
@@ -58,16 +65,19 @@ class ReddiCounterexample:
         return float(self._slope(t) * self._point(x)[0])
 
     def grad(self, t: int, x) -> np.ndarray:
-        """The gradient of f_t, constant in x: (C,) on rounds t = 1, 4, 7, ..., else (-1,)."""
+        """The gradient of f_t, constant in x: (C,) on rounds t = 1, 4, 7, ...,
+        else (-1,)."""
         self._point(x)
         return np.array([self._slope(t)])
 
     def project(self, x) -> np.ndarray:
-        """The Euclidean projection onto F = [-1, 1] (in one dimension, also Adam's weighted projection)."""
+        """The Euclidean projection onto F = [-1, 1] (in one dimension, also
+        Adam's weighted projection)."""
         return np.clip(self._point(x), self.lower, self.upper)
 
     def best_fixed_losses(self, rounds: int) -> np.ndarray:
-        """min over x in F of sum_{s<=t} f_s(x), for t = 1, ..., rounds (a linear loss is least at an end of F)."""
+        """min over x in F of sum_{s<=t} f_s(x), for t = 1, ..., rounds (a
+        linear loss is least at an end of F)."""
         total = np.cumsum(self.coefficients(rounds))
         return np.minimum(total * self.lower, total * self.upper)
 
@@ -86,8 +96,9 @@ class ReddiCounterexample:
 class OnlineResult:
     """A projected online run of ``rounds`` = T rounds.
 
-    ``x`` (T+1, dim): x_1, ..., x_{T+1}, the points played (the last one unplayed); ``loss`` (T,): f_t(x_t);
-    ``step`` (T, dim): the optimizer's move x_t - (its proposal) before projection; ``regret`` (T,): R_t;
+    ``x`` (T+1, dim): x_1, ..., x_{T+1}, the points played (the last one
+    unplayed); ``loss`` (T,): f_t(x_t); ``step`` (T, dim): the optimizer's move
+    x_t - (its proposal) before projection; ``regret`` (T,): R_t;
     ``average_regret`` (T,): R_t / t.
     """
 
@@ -99,16 +110,20 @@ class OnlineResult:
 
 
 def run(optimizer: Optimizer, problem, rounds: int, x0=None) -> OnlineResult:
-    """Play ``optimizer`` on the online ``problem`` for ``rounds`` rounds from x_1 = ``x0``.
+    """Play ``optimizer`` on the online ``problem`` for ``rounds`` rounds from
+    x_1 = ``x0``.
 
-    Round t pays f_t(x_t), then sets x_{t+1} = project(x_t - step_t), where ``optimizer.step`` proposes
-    x_t - step_t from grad f_t(x_t). ``x0`` defaults to the upper end of F (x_1 = 1, as in the proof of
-    Reddi et al.'s Theorem 1). ``problem`` needs ``value(t, x)``, ``grad(t, x)``, ``project(x)`` and
-    ``best_fixed_losses(T)``, and ``dim`` and ``upper``, as :class:`ReddiCounterexample` has.
+    Round t pays f_t(x_t), then sets x_{t+1} = project(x_t - step_t), where
+    ``optimizer.step`` proposes x_t - step_t from grad f_t(x_t). ``x0``
+    defaults to the upper end of F (x_1 = 1, as in the proof of Reddi et al.'s
+    Theorem 1). ``problem`` needs ``value(t, x)``, ``grad(t, x)``,
+    ``project(x)`` and ``best_fixed_losses(T)``, and ``dim`` and ``upper``, as
+    :class:`ReddiCounterexample` has.
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
-            f"optimizer must be a gdbook.optim.Optimizer, got {type(optimizer).__name__}"
+            "optimizer must be a gdbook.optim.Optimizer, got "
+            f"{type(optimizer).__name__}"
         )
     rounds = _validate.integer("rounds", rounds, low=1)
     if x0 is None:

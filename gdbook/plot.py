@@ -1,8 +1,10 @@
-"""Matplotlib figures the book repeats: contours with trajectories, measured curves against bounds, and
-animations of trajectories that play offline in the HTML book."""
+"""Matplotlib figures the book repeats: contours with trajectories, measured
+curves against bounds, and animations of trajectories that play offline in the
+HTML book."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import matplotlib.pyplot as plt
@@ -10,7 +12,6 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 
 from . import _validate
-
 
 # The book's text column is about 750 CSS px wide (sphinx-book-theme at
 # 1280 px): a 7-inch figure fills it, so 10 pt text shows at about 15 px.
@@ -49,8 +50,9 @@ def contour(
 ):
     """Filled contours of a 2-D ``problem`` over ``xlim`` x ``ylim``.
 
-    With ``log`` the levels are spaced evenly in log10(f - f_min + floor), floor = 1e-6 (f_max - f_min) on
-    the grid, which shows both the valley floor and the steep walls of functions such as Rosenbrock.
+    With ``log`` the levels are spaced evenly in log10(f - f_min + floor),
+    floor = 1e-6 (f_max - f_min) on the grid, which shows both the valley floor
+    and the steep walls of functions such as Rosenbrock.
     """
     if problem.dim != 2:
         raise ValueError(
@@ -82,7 +84,8 @@ def contour(
 def trajectories(
     paths: dict, ax=None, marker: str = "o", markersize: float = 3
 ):
-    """Draw each path (an array (T, 2) of iterates) with its label; the start is a square, the end a star."""
+    """Draw each path (an array (T, 2) of iterates) with its label; the start
+    is a square, the end a star."""
     ax = _axes(ax)
     for label, path in paths.items():
         path = np.asarray(path)
@@ -116,7 +119,8 @@ def contour_with_trajectories(
     markersize: float = 3,
     **contour_options,
 ):
-    """Contours of ``problem`` with optimizer trajectories on top; marks ``problem.x_star`` when known.
+    """Contours of ``problem`` with optimizer trajectories on top; marks
+    ``problem.x_star`` when known.
 
     ``contour_options`` go to :func:`contour` (levels, log, resolution).
     """
@@ -145,7 +149,8 @@ def against_bound(
     measured_label: str = "measured",
     bound_label: str = "bound",
 ):
-    """A measured sequence and its theoretical bound on log-linear axes (the bound dashed)."""
+    """A measured sequence and its theoretical bound on log-linear axes (the
+    bound dashed)."""
     ax = _axes(ax)
     measured = np.asarray(measured, dtype=float)
     t = np.arange(len(measured)) if t is None else np.asarray(t)
@@ -172,7 +177,8 @@ def loss_curves(
     title: str = "",
     log: bool = True,
 ):
-    """One line per labelled curve (label -> sequence of values), log y axis by default."""
+    """One line per labelled curve (label -> sequence of values), log y axis by
+    default."""
     ax = _axes(ax)
     for label, values in curves.items():
         ax.plot(np.arange(len(values)), values, lw=1.5, label=label)
@@ -193,9 +199,11 @@ def against_bounds(
     logx: bool = False,
     bound_label: str = "dashed: bound",
 ):
-    """Several measured sequences, each with its bound dashed in the same colour, on a log y axis.
+    """Several measured sequences, each with its bound dashed in the same
+    colour, on a log y axis.
 
-    ``curves`` maps a label to (measured, bound); ``t`` (shared) defaults to 0, 1, ... for each curve.
+    ``curves`` maps a label to (measured, bound); ``t`` (shared) defaults to 0,
+    1, ... for each curve.
     """
     ax = _axes(ax)
     for label, (measured, bound) in curves.items():
@@ -222,9 +230,11 @@ def against_bounds(
 def iterates_1d(
     problem, paths: dict, xlim, ax=None, title: str = "", resolution: int = 300
 ):
-    """A 1-D ``problem``'s graph with each path (a sequence of scalar iterates) drawn on it, step by step.
+    """A 1-D ``problem``'s graph with each path (a sequence of scalar iterates)
+    drawn on it, step by step.
 
-    Consecutive iterates are joined by straight lines; the start is a square, the last point a star.
+    Consecutive iterates are joined by straight lines; the start is a square,
+    the last point a star.
     """
     if problem.dim != 1:
         raise ValueError(f"problem must be 1-D, got dim = {problem.dim}")
@@ -259,10 +269,12 @@ def against_lr(
     title: str = "",
     log: bool = False,
 ):
-    """Quantities measured at each learning rate (``curves``: label -> values, one per lr) against lr.
+    """Quantities measured at each learning rate (``curves``: label -> values,
+    one per lr) against lr.
 
-    ``marks`` (label -> lr) are drawn as labelled vertical dashed lines, e.g. {"2/L": 2 / L}. A label that
-    starts with "theory" is drawn as a thin black line, the others with markers.
+    ``marks`` (label -> lr) are drawn as labelled vertical dashed lines, e.g.
+    {"2/L": 2 / L}. A label that starts with "theory" is drawn as a thin black
+    line, the others with markers.
     """
     ax = _axes(ax)
     lrs = np.asarray(lrs, dtype=float)
@@ -270,7 +282,8 @@ def against_lr(
         values = np.asarray(values, dtype=float)
         if values.shape != lrs.shape:
             raise ValueError(
-                f"curves[{label!r}] must have one value per lr, {lrs.shape}, got {values.shape}"
+                f"curves[{label!r}] must have one value per lr, "
+                f"{lrs.shape}, got {values.shape}"
             )
         style = (
             dict(color="black", lw=1)
@@ -278,8 +291,11 @@ def against_lr(
             else dict(marker="o", markersize=3, ls="none")
         )
         ax.plot(lrs, values, label=label, **style)
+    # the line styles repeat when there are more marks than styles
     for (label, lr), style in zip(
-        (marks or {}).items(), ("--", ":", "-.", (0, (5, 1)))
+        (marks or {}).items(),
+        itertools.cycle(("--", ":", "-.", (0, (5, 1)))),
+        strict=False,
     ):
         ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
     if log:
@@ -298,10 +314,12 @@ def sweep_results(
     title: str = "",
     ylabel: str = "final $f - f^*$",
 ):
-    """Learning-rate sweeps (label -> :class:`gdbook.sweeps.Sweep`): final f - f_star against lr, log-log.
+    """Learning-rate sweeps (label -> :class:`gdbook.sweeps.Sweep`): final
+    f - f_star against lr, log-log.
 
-    A diverged run is drawn as a cross (in its sweep's colour) at the top of the plot; ``marks`` (label -> lr) are
-    vertical dashed lines, e.g. {"2/L": 2 / L}.
+    A diverged run is drawn as a cross (in its sweep's colour) at the top of
+    the plot; ``marks`` (label -> lr) are vertical dashed lines, e.g. {"2/L":
+    2 / L}.
     """
     ax = _axes(ax)
     top = (
@@ -331,7 +349,11 @@ def sweep_results(
                 mew=2.5,
                 label=f"{label}: diverged",
             )
-    for (label, lr), style in zip((marks or {}).items(), ("--", ":", "-.")):
+    for (label, lr), style in zip(
+        (marks or {}).items(),
+        itertools.cycle(("--", ":", "-.")),
+        strict=False,
+    ):
         ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
     ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
     ax.legend(fontsize=8)
@@ -342,8 +364,9 @@ def sweep_results(
 class OfflineAnimation(FuncAnimation):
     """A FuncAnimation whose ``to_jshtml()`` loads nothing from the network.
 
-    Matplotlib's HTML player draws its buttons with Font Awesome from a CDN; here the style sheet link is
-    dropped and each icon replaced by a Unicode symbol, so the page works offline and in the built book.
+    Matplotlib's HTML player draws its buttons with Font Awesome from a CDN;
+    here the style sheet link is dropped and each icon replaced by a Unicode
+    symbol, so the page works offline and in the built book.
     """
 
     _ICONS = {
@@ -381,12 +404,15 @@ def animate_trajectories(
     title: str = "",
     **contour_options,
 ) -> OfflineAnimation:
-    """The trajectories of :func:`contour_with_trajectories` drawn step by step, as an animation.
+    """The trajectories of :func:`contour_with_trajectories` drawn step by
+    step, as an animation.
 
-    Frame k (k = 0 .. frames-1) shows the first ceil((k + 1) T / frames) iterates of every path, T the length
-    of the longest, so the last frame shows the full paths; ``frames`` defaults to T (one iterate a frame).
-    ``interval`` is the delay between frames in ms. The figure is closed (so a notebook shows no still copy);
-    display the animation with ``IPython.display.HTML(anim.to_jshtml())``.
+    Frame k (k = 0 .. frames-1) shows the first ceil((k + 1) T / frames)
+    iterates of every path, T the length of the longest, so the last frame
+    shows the full paths; ``frames`` defaults to T (one iterate a frame).
+    ``interval`` is the delay between frames in ms. The figure is closed (so a
+    notebook shows no still copy); display the animation with
+    ``IPython.display.HTML(anim.to_jshtml())``.
     """
     if not paths:
         raise ValueError("paths must hold at least one path")
@@ -396,7 +422,8 @@ def animate_trajectories(
     for label, path in paths.items():
         if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
             raise ValueError(
-                f"paths[{label!r}] must have shape (T, 2) with T >= 1, got {path.shape}"
+                f"paths[{label!r}] must have shape (T, 2) with T >= 1, got "
+                f"{path.shape}"
             )
     longest = max(len(path) for path in paths.values())
     frames = (

@@ -1,26 +1,33 @@
-"""Learning-rate schedules: picklable callables ``t -> lr``, with t = 0 for the first step.
+"""Learning-rate schedules: picklable callables ``t -> lr``, with t = 0 for the
+first step.
 
-Pass one as ``lr`` to any optimizer in :mod:`gdbook.optim`; step t uses ``schedule(t)``.
+Pass one as ``lr`` to any optimizer in :mod:`gdbook.optim`; step t uses
+``schedule(t)``.
 
-- :class:`constant` -- the fixed step of the convergence theorems for smooth (strongly) convex f,
-  e.g. lr = 1/L; with stochastic gradients it converges only to a noise ball around the minimum.
-- :class:`step_decay` -- multiply by ``gamma`` every ``step_size`` steps: the classic piecewise
-  constant schedule of deep learning (``torch.optim.lr_scheduler.StepLR``).
-- :class:`exponential` -- multiply by ``gamma`` every step (``ExponentialLR``). The sum of its steps
-  is finite, so on its own it can stop short of the minimum.
-- :class:`inverse_time` -- ``lr / (1 + decay*t)**power``: the Robbins--Monro decay that makes SGD
-  converge despite gradient noise (``LambdaLR`` with that factor).
-- :class:`cosine` -- half a cosine from ``lr`` down to ``lr_min`` over ``t_max`` steps
-  (``CosineAnnealingLR`` for t <= t_max), then ``lr_min``.
-- :class:`linear_warmup` -- a linear ramp up to a wrapped schedule, for methods such as Adam whose
-  first steps are unreliable (``LinearLR``, or ``LambdaLR`` when starting from 0).
+- :class:`constant` -- the fixed step of the convergence theorems for smooth
+  (strongly) convex f, e.g. lr = 1/L; with stochastic gradients it converges
+  only to a noise ball around the minimum.
+- :class:`step_decay` -- multiply by ``gamma`` every ``step_size`` steps: the
+  classic piecewise constant schedule of deep learning
+  (``torch.optim.lr_scheduler.StepLR``).
+- :class:`exponential` -- multiply by ``gamma`` every step (``ExponentialLR``).
+  The sum of its steps is finite, so on its own it can stop short of the
+  minimum.
+- :class:`inverse_time` -- ``lr / (1 + decay*t)**power``: the Robbins--Monro
+  decay that makes SGD converge despite gradient noise (``LambdaLR`` with that
+  factor).
+- :class:`cosine` -- half a cosine from ``lr`` down to ``lr_min`` over
+  ``t_max`` steps (``CosineAnnealingLR`` for t <= t_max), then ``lr_min``.
+- :class:`linear_warmup` -- a linear ramp up to a wrapped schedule, for methods
+  such as Adam whose first steps are unreliable (``LinearLR``, or ``LambdaLR``
+  when starting from 0).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Union
+from collections.abc import Callable
 
 from . import _validate
 from ._parameters import ShowsParameters
@@ -37,7 +44,8 @@ __all__ = [
 
 
 class Schedule(ShowsParameters):
-    """Base class: ``__call__(t)`` validates the step index and delegates to ``_value``."""
+    """Base class: ``__call__(t)`` validates the step index and delegates to
+    ``_value``."""
 
     def __call__(self, t: int) -> float:
         return self._value(_validate.integer("t", t, low=0))
@@ -82,10 +90,11 @@ class exponential(Schedule):
 class inverse_time(Schedule):
     """lr_t = lr / (1 + decay * t) ** power.
 
-    With decay > 0, sum_t lr_t = inf (the steps can travel any distance) and sum_t lr_t^2 < inf
-    (the accumulated gradient noise stays bounded) hold exactly when 1/2 < power <= 1: these are
-    the Robbins--Monro conditions under which SGD converges. power = 1 is Robbins and Monro's
-    choice, the O(1/t) step of SGD on strongly convex problems.
+    With decay > 0, sum_t lr_t = inf (the steps can travel any distance) and
+    sum_t lr_t^2 < inf (the accumulated gradient noise stays bounded) hold
+    exactly when 1/2 < power <= 1: these are the Robbins--Monro conditions
+    under which SGD converges. power = 1 is Robbins and Monro's choice, the
+    O(1/t) step of SGD on strongly convex problems.
     """
 
     def __init__(self, lr: float, decay: float, power: float = 1.0):
@@ -96,15 +105,18 @@ class inverse_time(Schedule):
     def _value(self, t):
         try:
             return self.lr / (1 + self.decay * t) ** self.power
-        except OverflowError:  # the denominator passed float64's largest number: lr_t is 0 to float64 precision
+        # the denominator passed float64's largest number: lr_t is 0 to float64
+        # precision
+        except OverflowError:
             return 0.0
 
 
 class cosine(Schedule):
-    """lr_t = lr_min + (lr - lr_min) * (1 + cos(pi * t / t_max)) / 2 for t <= t_max, then lr_min.
+    """lr_t = lr_min + (lr - lr_min) * (1 + cos(pi * t / t_max)) / 2 for
+    t <= t_max, then lr_min.
 
-    Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts" (ICLR 2017),
-    without the restarts.
+    Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts"
+    (ICLR 2017), without the restarts.
     """
 
     def __init__(self, lr: float, t_max: int, lr_min: float = 0.0):
@@ -124,13 +136,14 @@ class cosine(Schedule):
 
 
 class linear_warmup(Schedule):
-    """lr_t = base(t) * (start_factor + (1 - start_factor) * t / warmup_steps) for t < warmup_steps,
-    then base(t); ``base`` is the wrapped schedule, or a constant when given a number.
+    """lr_t = base(t) * (start_factor + (1 - start_factor) * t / warmup_steps)
+    for t < warmup_steps, then base(t); ``base`` is the wrapped schedule, or a
+    constant when given a number.
     """
 
     def __init__(
         self,
-        schedule_or_lr: Union[float, Callable[[int], float]],
+        schedule_or_lr: float | Callable[[int], float],
         warmup_steps: int,
         start_factor: float = 0.0,
     ):
@@ -150,7 +163,11 @@ class linear_warmup(Schedule):
         )
 
     def __repr__(self) -> str:
-        return f"linear_warmup({self.schedule!r}, warmup_steps={self.warmup_steps!r}, start_factor={self.start_factor!r})"
+        return (
+            f"linear_warmup({self.schedule!r}, "
+            f"warmup_steps={self.warmup_steps!r}, "
+            f"start_factor={self.start_factor!r})"
+        )
 
     def _value(self, t):
         lr = _validate.real(

@@ -1,33 +1,38 @@
-"""Learning-rate sweeps: run one method at many learning rates with the same budget, and compare the ends.
+"""Learning-rate sweeps: run one method at many learning rates with the same
+budget, and compare the ends.
 
-A sweep answers "which learning rate?" empirically, the way practitioners tune (Bengio, "Practical
-recommendations for gradient-based training of deep architectures", 2012; Goodfellow et al. 2016,
-sec. 11.4). Read on log-spaced learning rates, the final loss typically falls, flattens and then shoots up
-where the runs diverge; on a quadratic, gradient descent diverges exactly for lr > 2/L.
+A sweep answers "which learning rate?" empirically, the way practitioners tune
+(Bengio, "Practical recommendations for gradient-based training of deep
+architectures", 2012; Goodfellow et al. 2016, sec. 11.4). Read on log-spaced
+learning rates, the final loss typically falls, flattens and then shoots up
+where the runs diverge; on a quadratic, gradient descent diverges exactly for
+lr > 2/L.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
-from . import _validate
+from . import _validate, optim
 from ._minimize import Status, minimize
-from . import optim
 from .optim import Optimizer
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """The outcome of :func:`lr_sweep`, one entry per learning rate (ascending).
+    """The outcome of :func:`lr_sweep`, one entry per learning rate
+    (ascending).
 
-    ``final``: the loss at the end of the budget (the mean of the last ``average_last`` values, then
-    the mean over seeds), NaN where a run diverged; ``diverged``: True if, for any seed, ``minimize``
-    stopped the run as divergent (a non-finite value, or a gap 1e6 times its start) or the run ended above
-    the loss it started from; ``curves``: the loss histories of the first seed (shorter than
-    ``max_iter + 1`` where ``minimize`` stopped a divergent run).
+    ``final``: the loss at the end of the budget (the mean of the last
+    ``average_last`` values, then the mean over seeds), NaN where a run
+    diverged; ``diverged``: True if, for any seed, ``minimize`` stopped the run
+    as divergent (a non-finite value, or a gap 1e6 times its start) or the run
+    ended above the loss it started from; ``curves``: the loss histories of the
+    first seed (shorter than ``max_iter + 1`` where ``minimize`` stopped a
+    divergent run).
     """
 
     lrs: np.ndarray
@@ -38,16 +43,19 @@ class Sweep:
 
     @property
     def best_lr(self) -> float:
-        """The learning rate with the lowest final loss among the runs that did not diverge."""
+        """The learning rate with the lowest final loss among the runs that did
+        not diverge."""
         if np.all(self.diverged):
             raise ValueError(
-                "every run diverged: there is no best learning rate; try smaller ones"
+                "every run diverged: there is no best learning rate; try "
+                "smaller ones"
             )
         return float(self.lrs[np.nanargmin(self.final)])
 
     @property
     def largest_stable_lr(self) -> float | None:
-        """The largest learning rate whose run did not diverge (None if all did)."""
+        """The largest learning rate whose run did not diverge (None if all
+        did)."""
         stable = self.lrs[~self.diverged]
         return float(stable.max()) if stable.size else None
 
@@ -64,7 +72,8 @@ def _optimizer_factory(method) -> Callable[[float], Optimizer]:
     if isinstance(method, str):
         return optim.by_name(method)
     raise ValueError(
-        f"method must be one of {', '.join(optim.NAMES)} or a callable lr -> optimizer; "
+        f"method must be one of {', '.join(optim.NAMES)} or a callable lr "
+        "-> optimizer; "
         f"got {method!r}"
     )
 
@@ -80,12 +89,15 @@ def lr_sweep(
     seeds: Sequence[int] = (0,),
     average_last: int = 1,
 ) -> Sweep:
-    """Run ``method`` from ``x0`` for ``max_iter`` steps at each learning rate in ``lrs``.
+    """Run ``method`` from ``x0`` for ``max_iter`` steps at each learning rate
+    in ``lrs``.
 
-    method: a name from :data:`gdbook.optim.NAMES` ("gd", "adam", ...), or a callable ``lr -> optimizer`` (e.g.
-    ``lambda lr: SGD(lr, momentum=0.9)``, or one that wraps lr in a schedule). With ``batch_size`` the
-    steps use mini-batch gradients; each seed draws its own batches, and the final losses are averaged
-    over ``seeds``. The whole budget is used: no early stop on a small gradient (tol = 0).
+    method: a name from :data:`gdbook.optim.NAMES` ("gd", "adam", ...), or a
+    callable ``lr -> optimizer`` (e.g. ``lambda lr: SGD(lr, momentum=0.9)``, or
+    one that wraps lr in a schedule). With ``batch_size`` the steps use
+    mini-batch gradients; each seed draws its own batches, and the final losses
+    are averaged over ``seeds``. The whole budget is used: no early stop on a
+    small gradient (tol = 0).
     """
     lrs = np.sort(
         np.array(
@@ -99,7 +111,8 @@ def lr_sweep(
     average_last = _validate.integer("average_last", average_last, low=1)
     if average_last > max_iter + 1:
         raise ValueError(
-            f"average_last must be <= max_iter + 1 = {max_iter + 1}, got {average_last}"
+            f"average_last must be <= max_iter + 1 = {max_iter + 1}, got "
+            f"{average_last}"
         )
     seeds = [_validate.integer("seeds", seed, low=0) for seed in seeds]
     if not seeds:

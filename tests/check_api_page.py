@@ -1,7 +1,9 @@
-"""Check book/api.md against the code: every name listed exists, every signature shown equals
-inspect.signature (annotations aside), and every public name of each module is listed.
+"""Check book/api.md against the code: every name listed exists, every
+signature shown equals inspect.signature (annotations aside), and every public
+name of each module is listed.
 
-Usage: python tests/check_api_page.py book/api.md    (exit status 1 on any mismatch); tests/test_api_page.py runs it.
+Usage: python tests/check_api_page.py book/api.md    (exit status 1 on any
+mismatch); tests/test_api_page.py runs it.
 """
 
 import ast
@@ -22,7 +24,8 @@ ELLIPSIS = object()
 def resolve(module_name, dotted):
     package = importlib.import_module(module_name.split(".")[0])
     module = importlib.import_module(module_name)
-    # look names up as attributes of the package, as a reader does (gdbook.minimize is the function)
+    # look names up as attributes of the package, as a reader does
+    # (gdbook.minimize is the function)
     obj = package
     for part in module_name.split(".")[1:]:
         obj = getattr(obj, part)
@@ -40,7 +43,7 @@ def shown_parameters(sig_text, namespace):
     defaults = [None] * (len(positional) - len(args.defaults)) + list(
         args.defaults
     )
-    for a, d in zip(positional, defaults):
+    for a, d in zip(positional, defaults, strict=True):
         kind = (
             "POSITIONAL_ONLY"
             if a in args.posonlyargs
@@ -49,7 +52,7 @@ def shown_parameters(sig_text, namespace):
         out.append((a.arg, kind, evaluate(d, namespace)))
     if args.vararg:
         out.append((args.vararg.arg, "VAR_POSITIONAL", None))
-    for a, d in zip(args.kwonlyargs, args.kw_defaults):
+    for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True):
         out.append((a.arg, "KEYWORD_ONLY", evaluate(d, namespace)))
     if args.kwarg:
         out.append((args.kwarg.arg, "VAR_KEYWORD", None))
@@ -104,8 +107,9 @@ def same_default(shown, actual):
 
 
 def reexported(value, module_name):
-    """True when ``value`` is a constant imported from another gdbook module rather than defined here
-    (gdbook.minimize and gdbook.sweeps import gdbook.optim.OPTIMIZERS, for example)."""
+    """True when ``value`` is a constant imported from another gdbook module
+    rather than defined here (gdbook.minimize and gdbook.sweeps import
+    gdbook.optim.OPTIMIZERS, for example)."""
     for other_name, other in list(sys.modules.items()):
         if (
             other is None
@@ -187,15 +191,23 @@ def main(path):
             checked_sigs += 1
             if [(n, k) for n, k, _ in shown] != [(n, k) for n, k, _ in actual]:
                 errors.append(
-                    f"line {lineno}: {module_name}.{name}: parameters shown {[(n, k) for n, k, _ in shown]}"
+                    f"line {lineno}: {module_name}.{name}: parameters shown "
+                    f"{[(n, k) for n, k, _ in shown]}"
                     f" but the code has {[(n, k) for n, k, _ in actual]}"
                 )
                 continue
-            for (n, _, d_shown), (_, _, d_actual) in zip(shown, actual):
+            for (n, _, d_shown), (_, _, d_actual) in zip(
+                shown, actual, strict=True
+            ):
                 if not same_default(d_shown, d_actual):
+                    shown_default = (
+                        d_shown and d_shown[1]
+                        if d_shown is not ELLIPSIS
+                        else "..."
+                    )
                     errors.append(
-                        f"line {lineno}: {module_name}.{name}: default of {n} shown as "
-                        f"{d_shown and d_shown[1] if d_shown is not ELLIPSIS else '...'!r} "
+                        f"line {lineno}: {module_name}.{name}: default of "
+                        f"{n} shown as {shown_default!r} "
                         f"but is {d_actual and d_actual[1]!r}"
                     )
     missing = {
@@ -205,7 +217,8 @@ def main(path):
         for n in names:
             errors.append(f"{m}.{n} is public but not listed")
     print(
-        f"{len(listed)} module sections, {checked_names} names found in the code, "
+        f"{len(listed)} module sections, {checked_names} names found in the "
+        "code, "
         f"{checked_sigs} signatures compared with inspect.signature"
     )
     for e in errors:

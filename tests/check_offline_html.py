@@ -1,6 +1,8 @@
-"""Check that built HTML pages load no script, style sheet, image or font from the network.
+"""Check that built HTML pages load no script, style sheet, image or font from
+the network.
 
-Usage: python tests/check_offline_html.py _build/html   (exit status 1 and a list of offenders if any)
+Usage: python tests/check_offline_html.py _build/html   (exit status 1 and a
+list of offenders if any)
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import pathlib
 import re
 import sys
 
-# Attributes through which a page loads a resource (links in <a href> are navigation, not loads).
+# Attributes through which a page loads a resource (links in <a href> are
+# navigation, not loads).
 _LOADING = re.compile(
     r"""<(?P<tag>script|img|iframe|source|link)\b[^>]*?\b(?:src|href)\s*=\s*["'](?P<url>[^"']+)["'][^>]*>""",
     re.IGNORECASE,
@@ -18,7 +21,8 @@ _CSS_URL = re.compile(
     r"""@import\s+["']?(?P<url>(?:https?:)?//[^"')\s]+)|url\(\s*["']?(?P<url2>(?:https?:)?//[^"')\s]+)"""
 )
 _EXTERNAL = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
-# A script or style sheet URL in a string, e.g. a constant that inline JavaScript loads later.
+# A script or style sheet URL in a string, e.g. a constant that inline
+# JavaScript loads later.
 _ASSET_STRING = re.compile(
     r"""["'](?P<url>(?:https?:)?//[^"'\s]+\.(?:m?js|css)(?:\?[^"'\s]*)?)["']""",
     re.IGNORECASE,
@@ -26,7 +30,8 @@ _ASSET_STRING = re.compile(
 
 
 def external_loads(html: str) -> list[str]:
-    """The external URLs that ``html`` loads as a resource (scripts, styles, images, frames, fonts)."""
+    """The external URLs that ``html`` loads as a resource (scripts, styles,
+    images, frames, fonts)."""
     found = []
     for match in _LOADING.finditer(html):
         tag, url = match.group("tag").lower(), match.group("url")
@@ -47,7 +52,8 @@ def external_loads(html: str) -> list[str]:
 
 
 def check_tree(root: pathlib.Path) -> dict[str, list[str]]:
-    """Map each HTML/CSS file under ``root`` that loads external URLs to those URLs."""
+    """Map each HTML/CSS file under ``root`` that loads external URLs to those
+    URLs."""
     offenders = {}
     for path in sorted(root.rglob("*")):
         if path.suffix in {".html", ".css"} and path.is_file():

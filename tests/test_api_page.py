@@ -1,7 +1,7 @@
-"""The API reference page (book/api.md) lists every public name with the signature the code has."""
+"""The API reference page (book/api.md) lists every public name with the
+signature the code has."""
 
 import pytest
-
 from check_api_page import API_PAGE, main
 
 
@@ -19,7 +19,8 @@ def test_checker_catches_a_wrong_signature(tmp_path, capsys):
     )
     if wrong == page:
         pytest.fail(
-            "book/api.md no longer shows minimize's max_iter default; update this test"
+            "book/api.md no longer shows minimize's max_iter default; "
+            "update this test"
         )
     (tmp_path / "api.md").write_text(wrong, encoding="utf-8")
     assert main(tmp_path / "api.md") == 1

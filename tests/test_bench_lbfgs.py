@@ -1,4 +1,5 @@
-"""benchmarks/lbfgs_vs_scipy.py --quick runs, stops every solver by the same rule and writes its report."""
+"""benchmarks/lbfgs_vs_scipy.py --quick runs, stops every solver by the same
+rule and writes its report."""
 
 import importlib.util
 import json

@@ -1,4 +1,5 @@
-"""gdbook.concept_map: the map is consistent, says what the chapter says, and draws every box and arrow."""
+"""gdbook.concept_map: the map is consistent, says what the chapter says, and
+draws every box and arrow."""
 
 import matplotlib
 
@@ -101,6 +102,7 @@ def test_draw_keeps_every_box_and_label_inside_the_axes():
 def test_labels_sit_on_the_arc3_curve():
     start, end = np.array([0.0, 0.0]), np.array([2.0, 0.0])
     np.testing.assert_allclose(cm._on_curve(start, end, 0.0, 0.5), [1.0, 0.0])
-    # arc3 puts the control point rad * |chord| off the middle, so the curve's midpoint is half of that
+    # arc3 puts the control point rad * |chord| off the middle, so the curve's
+    # midpoint is half of that
     np.testing.assert_allclose(cm._on_curve(start, end, 0.5, 0.5), [1.0, -0.5])
     np.testing.assert_allclose(cm._on_curve(start, end, 0.5, 1.0), end)

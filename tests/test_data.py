@@ -1,4 +1,5 @@
-"""gdbook.data: synthetic sets recover their truth, bundled sets load offline, mini-batches cover an epoch."""
+"""gdbook.data: synthetic sets recover their truth, bundled sets load offline,
+mini-batches cover an epoch."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""gdbook.data.DiskDataset: mini-batches streamed from .npy files equal in-memory indexing, without loading the file."""
+"""gdbook.data.DiskDataset: mini-batches streamed from .npy files equal
+in-memory indexing, without loading the file."""
 
 import tracemalloc
 
@@ -36,7 +37,7 @@ def test_streamed_batches_equal_in_memory_indexing(stored, options):
     streamed = list(stored.minibatches(5, **options))
     expected = [(X[idx], Y[idx]) for idx in data.minibatches(23, 5, **options)]
     assert len(streamed) == len(expected)
-    for (Xb, yb), (Xe, ye) in zip(streamed, expected):
+    for (Xb, yb), (Xe, ye) in zip(streamed, expected, strict=True):
         assert (
             type(Xb) is np.ndarray and type(yb) is np.ndarray
         )  # copies of the rows read, not maps of the file
@@ -121,7 +122,8 @@ def test_a_file_of_non_numbers_is_refused_naming_it(tmp_path, bad_y, match):
     np.save(tmp_path / "y.npy", bad_y)
     with pytest.raises(
         ValueError,
-        match=f"y.npy must hold integer or floating-point numbers, got dtype {match}",
+        match="y.npy must hold integer or floating-point numbers, got "
+        f"dtype {match}",
     ):
         data.DiskDataset(tmp_path)
 

@@ -1,5 +1,6 @@
-"""gdbook.evaluation: the split is a seeded partition that keeps class proportions; the scores agree with
-scikit-learn's and reject mismatched shapes."""
+"""gdbook.evaluation: the split is a seeded partition that keeps class
+proportions; the scores agree with scikit-learn's and reject mismatched
+shapes."""
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ def test_split_depends_on_the_seed_only():
     first = evaluation.train_test_split(50, seed=7)
     again = evaluation.train_test_split(50, seed=7)
     other = evaluation.train_test_split(50, seed=8)
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first[1], other[1])
 

@@ -1,7 +1,9 @@
-"""Fuzzed numeric arguments get a clear error naming the argument, or a correct (finite) result.
+"""Fuzzed numeric arguments get a clear error naming the argument, or a correct
+(finite) result.
 
-Hypothesis draws any float, NaN, infinities and extremes included, for one argument at a time of the
-optimizers, schedules and bounds; nothing may fail deep inside, overflow silently or return NaN.
+Hypothesis draws any float, NaN, infinities and extremes included, for one
+argument at a time of the optimizers, schedules and bounds; nothing may fail
+deep inside, overflow silently or return NaN.
 """
 
 import inspect
@@ -22,14 +24,16 @@ ANY_FLOAT = st.one_of(
 
 
 def astronomical(value) -> bool:
-    """Legal values so large or so tiny that a result may overflow to inf by IEEE rules, correctly."""
+    """Legal values so large or so tiny that a result may overflow to inf by
+    IEEE rules, correctly."""
     return (
         not np.isfinite(value) or abs(value) > 1e100 or 0 < abs(value) < 1e-100
     )
 
 
 def clear_error_or(make, name, value):
-    """``make()``, or None when it raises a ValueError/TypeError whose message names ``name``."""
+    """``make()``, or None when it raises a ValueError/TypeError whose message
+    names ``name``."""
     try:
         with np.errstate(over="ignore" if astronomical(value) else "raise"):
             return make()

@@ -1,4 +1,5 @@
-"""gdbook.gradcheck: finite differences converge at their stated order and catch wrong gradients."""
+"""gdbook.gradcheck: finite differences converge at their stated order and
+catch wrong gradients."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ from gdbook import gradcheck, models
 
 
 def cubic(x):
-    """f(x) = sum(x^3 + sin x), whose third derivative is nonzero, so truncation errors are visible."""
+    """f(x) = sum(x^3 + sin x), whose third derivative is nonzero, so
+    truncation errors are visible."""
     return float(np.sum(x**3 + np.sin(x)))
 
 

@@ -1,5 +1,6 @@
-"""gdbook.problems.landscapes: the stationary points are where the docstrings put them, the gradients are right, and
-the behaviours the FAQ relies on (a local minimum, a saddle that traps, a kink) happen."""
+"""gdbook.problems.landscapes: the stationary points are where the docstrings
+put them, the gradients are right, and the behaviours the FAQ relies on (a
+local minimum, a saddle that traps, a kink) happen."""
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def test_saddle_valley_stationary_points():
         assert np.all(np.linalg.eigvalsh(valley.hessian(minimum)) > 0)
 
 
-def test_gradient_descent_on_the_axis_converges_to_the_saddle_and_a_perturbation_escapes():
+def test_gd_on_the_axis_converges_to_the_saddle_and_a_perturbation_escapes():
     valley = SaddleValley()
     trapped = gdbook.minimize(
         valley, [1.0, 0.0], lr=0.1, tol=1e-10, max_iter=2000
@@ -170,7 +171,7 @@ def test_positive_definite_fraction():
         0.5, abs=0.02
     )
     fractions = [positive_definite_fraction(d, 20_000) for d in (1, 2, 3, 4)]
-    assert all(a > b for a, b in zip(fractions, fractions[1:]))
+    assert all(a > b for a, b in zip(fractions, fractions[1:], strict=False))
     assert positive_definite_fraction(
         3, 1000, seed=5
     ) == positive_definite_fraction(3, 1000, seed=5)

@@ -1,4 +1,5 @@
-"""Line searches accept only steps that satisfy their conditions; ArmijoGD needs no L."""
+"""Line searches accept only steps that satisfy their conditions; ArmijoGD
+needs no L."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""gdbook.minimize: convergence, history, stopping rules, divergence reports and argument checks."""
+"""gdbook.minimize: convergence, history, stopping rules, divergence reports
+and argument checks."""
 
 import numpy as np
 import pytest
@@ -62,7 +63,7 @@ def test_relative_change_stops_the_run(quadratic):
     assert abs(f[-1] - f[-2]) <= 1e-6 * max(abs(f[-1]), abs(f[-2]), 1.0)
     assert all(
         abs(a - b) > 1e-6 * max(abs(a), abs(b), 1.0)
-        for a, b in zip(f[:-2], f[1:-1])
+        for a, b in zip(f[:-2], f[1:-1], strict=True)
     )
 
 
@@ -84,7 +85,8 @@ def test_callback_sees_each_iterate_and_can_stop(quadratic):
 
 
 def _recording_batches(problem):
-    """A copy of a least-squares problem that appends every mini-batch index array it sees to a list."""
+    """A copy of a least-squares problem that appends every mini-batch index
+    array it sees to a list."""
     used = []
 
     class Recording(LeastSquares):
@@ -279,7 +281,7 @@ def test_result_is_a_dict_with_attribute_access_like_scipys(quadratic):
     )
     assert {key for key in result} == set(dir(result))
     with pytest.raises(AttributeError, match="no key 'jac'"):
-        result.jac
+        _ = result.jac
 
 
 @pytest.mark.parametrize(
@@ -347,7 +349,8 @@ def test_every_blow_up_is_reported_with_its_history_never_raised(
 
 
 def test_gd_bound_check_example_from_theory(quadratic):
-    """A smoke link between minimize and theory: the strongly convex bound holds on this run."""
+    """A smoke link between minimize and theory: the strongly convex bound
+    holds on this run."""
     x0 = np.ones(4)
     result = gdbook.minimize(quadratic, x0, max_iter=100, tol=0.0)
     gaps = result.history["f"] - quadratic.f_star

@@ -1,5 +1,6 @@
-"""The finite-sum objectives (gdbook.problems and gdbook.models): losses, gradients and Hessians against torch
-autograd; minimisers against scikit-learn; the loss conventions as Scaled copies of LeastSquares."""
+"""The finite-sum objectives (gdbook.problems and gdbook.models): losses,
+gradients and Hessians against torch autograd; minimisers against scikit-learn;
+the loss conventions as Scaled copies of LeastSquares."""
 
 import numpy as np
 import pytest
@@ -42,7 +43,8 @@ MODELS = {
 
 
 def _torch_loss(model, w):
-    """Each loss written again in torch, from its textbook formula, for autograd to differentiate."""
+    """Each loss written again in torch, from its textbook formula, for
+    autograd to differentiate."""
     if isinstance(model, Scaled):
         return model.factor * _torch_loss(model.problem, w)
     Xt = torch.tensor(model.X)
@@ -75,7 +77,8 @@ def _points(model, count=3):
 
 
 def assert_matches_autograd(model, torch_loss, w):
-    """model.value(w) and model.grad(w) equal torch_loss(model, w) and its gradient by autograd, in float64."""
+    """model.value(w) and model.grad(w) equal torch_loss(model, w) and its
+    gradient by autograd, in float64."""
     wt = torch.tensor(w, requires_grad=True)
     loss = torch_loss(model, wt)
     (autograd,) = torch.autograd.grad(loss, wt)
@@ -110,7 +113,7 @@ def test_sample_gradients_average_to_the_full_gradient(name):
     )
     W = np.array(_points(model, 4))
     idx = np.array([0, 7, 7, 35])
-    for row, w_r, i in zip(model.sample_grads(W, idx), W, idx):
+    for row, w_r, i in zip(model.sample_grads(W, idx), W, idx, strict=True):
         np.testing.assert_allclose(
             row, model.grad(w_r, np.array([i])), rtol=1e-12, atol=1e-14
         )
@@ -122,7 +125,8 @@ def test_sample_gradients_average_to_the_full_gradient(name):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_smoothness_constants_bound_every_hessian(name):
-    """|eigenvalues| of the Hessian <= L everywhere (>= mu for convex models); each f_i's Hessian <= L_max."""
+    """|eigenvalues| of the Hessian <= L everywhere (>= mu for convex models);
+    each f_i's Hessian <= L_max."""
     model = MODELS[name]
     for w in _points(model, 8) + [np.zeros(model.dim)]:
         eigenvalues = np.linalg.eigvalsh(model.hessian(w))
@@ -296,7 +300,7 @@ def test_sgd_ensemble_is_single_sample_sgd_in_lockstep():
     for t in range(30):
         idx = rng.integers(model.n_samples, size=5)
         W = W - schedule(t) * np.array(
-            [model.grad(w, np.array([i])) for w, i in zip(W, idx)]
+            [model.grad(w, np.array([i])) for w, i in zip(W, idx, strict=True)]
         )
         if (t + 1) % 3 == 0:
             np.testing.assert_allclose(paths[(t + 1) // 3], W, rtol=1e-12)

@@ -1,4 +1,5 @@
-"""gdbook.models' MLP, MatrixFactorization and LinearSVM: gradients against torch autograd, mini-batches, training."""
+"""gdbook.models' MLP, MatrixFactorization and LinearSVM: gradients against
+torch autograd, mini-batches, training."""
 
 import numpy as np
 import pytest
@@ -36,7 +37,8 @@ MODELS = {
 
 
 def _torch_loss(model, w):
-    """Each loss written again in torch, from its formula, for autograd to differentiate."""
+    """Each loss written again in torch, from its formula, for autograd to
+    differentiate."""
     if isinstance(model, models.MLP):
         d, h = model.n_features, model.hidden
         W1, b1, w2, b2 = (
@@ -70,7 +72,8 @@ def _torch_loss(model, w):
 
 
 def _points(model, count=3, seed=5):
-    """Random points; for the SVM, ones where no margin is within 1e-6 of the kink at 1."""
+    """Random points; for the SVM, ones where no margin is within 1e-6 of the
+    kink at 1."""
     rng = np.random.default_rng(seed)
     points = (rng.normal(0.0, 1.0, model.dim) for _ in range(100 * count))
     if isinstance(model, models.LinearSVM):

@@ -1,4 +1,5 @@
-"""gdbook.momentum's textbook forms against torch's form (gdbook.optim.SGD and torch.optim.SGD)."""
+"""gdbook.momentum's textbook forms against torch's form (gdbook.optim.SGD and
+torch.optim.SGD)."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ X0 = _rng.standard_normal(DIM)
 
 
 def grad(x):
-    """A non-quadratic gradient, so that agreement is not an accident of linearity."""
+    """A non-quadratic gradient, so that agreement is not an accident of
+    linearity."""
     return A @ x + 0.3 * np.sin(3 * x)
 
 
@@ -89,18 +91,24 @@ def test_a_change_of_lr_separates_the_two_forms_by_the_closed_form():
     np.testing.assert_allclose(
         textbook[: k + 1], torch_form[: k + 1], rtol=1e-12, atol=1e-13
     )
-    # same x_k and buffer b_k (= -v_k / lr); then text - torch = momentum * (lr_new - lr_old) * b_k
+    # same x_k and buffer b_k (= -v_k / lr); then text - torch = momentum *
+    # (lr_new - lr_old) * b_k
     buffer_k = (torch_form[k - 1] - torch_form[k]) / lr
     expected = momentum * (0.1 * lr - lr) * buffer_k
     np.testing.assert_allclose(
         textbook[k + 1] - torch_form[k + 1], expected, rtol=1e-9, atol=1e-14
     )
-    # torch's step shrinks with the lr at once; the textbook step keeps its momentum
-    step = lambda xs, t: np.linalg.norm(xs[t + 1] - xs[t])  # noqa: E731
+
+    # torch's step shrinks with the lr at once; the textbook step keeps its
+    # momentum
+    def step(xs, t):
+        return np.linalg.norm(xs[t + 1] - xs[t])
+
     assert step(torch_form, k) < 0.2 * step(torch_form, k - 1)
     assert step(textbook, k) > 0.5 * step(textbook, k - 1)
     assert np.max(np.abs(textbook - torch_form)) > 1e-3
-    # (tests/test_optim_parity.py checks that torch.optim.SGD with a scheduler follows gdbook.optim.SGD)
+    # (tests/test_optim_parity.py checks that torch.optim.SGD with a scheduler
+    # follows gdbook.optim.SGD)
 
 
 @pytest.mark.parametrize("lr, momentum", [(0.1, 0.9), (0.3, 0.5)])
@@ -115,7 +123,8 @@ def test_torch_nesterov_iterates_are_the_lookahead_points(lr, momentum):
     np.testing.assert_allclose(
         ys, torch_run(lr, momentum, nesterov=True), rtol=1e-11, atol=1e-13
     )
-    # the look-ahead form is Nesterov's: y_t = x_t + beta (x_t - x_{t-1}), x_{t+1} = y_t - lr grad(y_t)
+    # the look-ahead form is Nesterov's: y_t = x_t + beta (x_t - x_{t-1}),
+    # x_{t+1} = y_t - lr grad(y_t)
     np.testing.assert_allclose(
         ys[1:], xs[1:] + momentum * (xs[1:] - xs[:-1]), rtol=1e-12, atol=1e-14
     )

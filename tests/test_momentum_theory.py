@@ -1,4 +1,5 @@
-"""gdbook.theory's momentum functions against eigenvalues of the iteration matrix and against real runs."""
+"""gdbook.theory's momentum functions against eigenvalues of the iteration
+matrix and against real runs."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ BETAS = [0.0, 0.3, 0.6, 0.9, 0.99]
 
 
 def iteration_matrix(lr, beta, lam, nesterov):
-    """The 2x2 matrix mapping (e_t, e_{t-1}) to (e_{t+1}, e_t) for one eigen-mode, written from the update rules."""
+    """The 2x2 matrix mapping (e_t, e_{t-1}) to (e_{t+1}, e_t) for one
+    eigen-mode, written from the update rules."""
     s = 1.0 - lr * lam
     if nesterov:  # e_{t+1} = s (e_t + beta (e_t - e_{t-1}))
         return np.array([[s * (1 + beta), -s * beta], [1.0, 0.0]])
@@ -29,7 +31,7 @@ def distances(q, opt, x0, steps):
 def test_roots_are_the_eigenvalues_of_the_iteration_matrix(beta, nesterov):
     lams = np.linspace(0.01, 4.5, 37)
     roots = theory.momentum_roots(1.0, beta, lams, nesterov=nesterov)
-    for lam, z in zip(lams, roots):
+    for lam, z in zip(lams, roots, strict=True):
         expected = np.linalg.eigvals(
             iteration_matrix(1.0, beta, lam, nesterov)
         )
@@ -132,7 +134,8 @@ def test_iterations_to_tolerance_closed_form_and_an_exact_run():
     np.testing.assert_array_equal(
         theory.iterations_to_tolerance(np.array([0.5, 0.9]), 0.01), [7, 44]
     )
-    # gradient descent on the flattest eigenvector contracts by exactly 1 - lr mu per step
+    # gradient descent on the flattest eigenvector contracts by exactly 1 - lr
+    # mu per step
     q = Quadratic(np.diag([1.0, 50.0]))
     lr = 1.0 / q.L
     d = distances(q, SGD(lr), np.array([1.0, 0.0]), 700)

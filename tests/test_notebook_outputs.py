@@ -1,8 +1,10 @@
-"""The committed notebook outputs follow the portability rules, so strict nbval passes on any CPU.
+"""The committed notebook outputs follow the portability rules, so strict nbval
+passes on any CPU.
 
-Round-off digits (a relative error of 7.4e-17) change with the BLAS kernel, the thread count and torch's
-CPU path; a chapter prints the claim it asserts instead ("below 1e-13"). Lax mode (`pytest book
---nbval-lax`) compares only the cells tagged `nbval-check-output`: each chapter tags its key results.
+Round-off digits (a relative error of 7.4e-17) change with the BLAS kernel, the
+thread count and torch's CPU path; a chapter prints the claim it asserts
+instead ("below 1e-13"). Lax mode (`pytest book --nbval-lax`) compares only the
+cells tagged `nbval-check-output`: each chapter tags its key results.
 """
 
 import configparser
@@ -16,12 +18,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 
-# A number below 1e-12 printed with its digits (7.4e-17, 2e-16); a bare power of ten (1e-13) is a threshold.
+# A number below 1e-12 printed with its digits (7.4e-17, 2e-16); a bare power
+# of ten (1e-13) is a threshold.
 ROUND_OFF_DIGITS = re.compile(r"\b(\d\.\d+|[2-9])e-(1[3-9]|[2-9]\d)\b")
 
 
 def code_cells(path: pathlib.Path) -> list[dict]:
-    """The code cells of a notebook, in order (nbval numbers them the same way)."""
+    """The code cells of a notebook, in order (nbval numbers them the same
+    way)."""
     return [
         cell
         for cell in json.loads(path.read_text())["cells"]
@@ -34,7 +38,8 @@ def tags(cell: dict) -> list[str]:
 
 
 def printed_text(cell: dict) -> str:
-    """What strict nbval compares of a cell, as text: its streams and text/plain results."""
+    """What strict nbval compares of a cell, as text: its streams and
+    text/plain results."""
     return "".join(
         "".join(output.get("text", []))
         + "".join(output.get("data", {}).get("text/plain", []))
@@ -43,7 +48,8 @@ def printed_text(cell: dict) -> str:
 
 
 def round_off_lines(cells: list[dict]) -> list[str]:
-    """'cell N: line' for each compared output line that prints round-off digits."""
+    """'cell N: line' for each compared output line that prints round-off
+    digits."""
     return [
         f"cell {i}: {line}"
         for i, cell in enumerate(cells)
@@ -102,7 +108,8 @@ def test_each_chapter_tags_at_least_three_key_results_for_lax_mode(path):
 
 
 def test_sanitize_patterns_never_blank_numbers():
-    # a pattern that replaced numbers would hide exactly the differences strict validation must see
+    # a pattern that replaced numbers would hide exactly the differences strict
+    # validation must see
     config = configparser.ConfigParser()
     config.read(SANITIZE)
     assert config.sections(), f"{SANITIZE} holds no patterns"

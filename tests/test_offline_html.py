@@ -1,9 +1,9 @@
-"""The built book loads no script, style or image from the network (checked when _build/html exists)."""
+"""The built book loads no script, style or image from the network (checked
+when _build/html exists)."""
 
 import pathlib
 
 import pytest
-
 from check_offline_html import check_tree, external_loads
 
 BUILD = pathlib.Path(__file__).resolve().parents[1] / "_build" / "html"

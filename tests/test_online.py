@@ -1,4 +1,5 @@
-"""gdbook.online: the Reddi et al. counterexample, projected runs and regret, against closed forms and torch."""
+"""gdbook.online: the Reddi et al. counterexample, projected runs and regret,
+against closed forms and torch."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ from gdbook.optim.base import Optimizer
 
 
 def paper_step_sizes(alpha, rounds):
-    """alpha_t = alpha / sqrt(t) for t = 1..rounds, the step sizes of Reddi et al.'s Theorem 1."""
+    """alpha_t = alpha / sqrt(t) for t = 1..rounds, the step sizes of Reddi et
+    al.'s Theorem 1."""
     return alpha / np.sqrt(np.arange(1, rounds + 1))
 
 
@@ -91,7 +93,8 @@ def test_projected_adam_agrees_with_torch():
 
 
 class PaperAdam(Optimizer):
-    """Adam as written in Reddi et al.'s Algorithm 1 with phi, psi of Adam: no bias correction, no eps."""
+    """Adam as written in Reddi et al.'s Algorithm 1 with phi, psi of Adam: no
+    bias correction, no eps."""
 
     def __init__(self, lr, betas):
         super().__init__(lr)
@@ -108,7 +111,8 @@ class PaperAdam(Optimizer):
 
 @pytest.mark.parametrize("C", [3.0, 5.0])
 def test_adam_stays_at_plus_one_as_in_theorem_1(C):
-    """The proof of Theorem 1: with x_1 = 1 and alpha < sqrt(1 - beta2), x_t > 0 and x_{3k+1} = 1 for all k."""
+    """The proof of Theorem 1: with x_1 = 1 and alpha < sqrt(1 - beta2),
+    x_t > 0 and x_{3k+1} = 1 for all k."""
     p = online.ReddiCounterexample(C)
     alpha = 0.5 * np.sqrt(1 - p.adam_betas[1])
     for adam in (
@@ -132,7 +136,8 @@ def test_adam_average_regret_tends_to_its_limit_and_amsgrad_tends_to_zero():
         p,
         rounds,
     )
-    # at x = +1 each round of three costs (C - 2) * (1 - (-1)) more than x* = -1: R_T / T -> 2 (C - 2) / 3
+    # at x = +1 each round of three costs (C - 2) * (1 - (-1)) more than
+    # x* = -1: R_T / T -> 2 (C - 2) / 3
     assert adam.average_regret[-1] == pytest.approx(
         2 * (p.C - 2) / 3, abs=0.01
     )
@@ -142,7 +147,8 @@ def test_adam_average_regret_tends_to_its_limit_and_amsgrad_tends_to_zero():
 
 
 def test_amsgrad_step_ratio_is_C_and_adam_is_not():
-    """AMSGrad divides every round by the same max v, so |step| on a C round is C times a -1 round's."""
+    """AMSGrad divides every round by the same max v, so |step| on a C round is
+    C times a -1 round's."""
     p, rounds = online.ReddiCounterexample(C=4.0), 3000
     lr = paper_step_sizes(0.5, rounds)
     for amsgrad, low, high in (

@@ -1,4 +1,5 @@
-"""gdbook.optim against torch.optim in float64: same trajectory and same state, step by step."""
+"""gdbook.optim against torch.optim in float64: same trajectory and same state,
+step by step."""
 
 import copy
 import itertools
@@ -20,12 +21,14 @@ NOISE = 0.1 * _rng.standard_normal((STEPS, DIM))
 
 
 def gradient(x, t):
-    """A non-quadratic gradient with a fixed per-step noise, evaluated at each trajectory's own x."""
+    """A non-quadratic gradient with a fixed per-step noise, evaluated at each
+    trajectory's own x."""
     return A @ x + np.sin(x) + NOISE[t]
 
 
 def assert_same_run(ours, theirs, theirs_schedule=None):
-    """Run ``ours`` (gdbook) and ``theirs`` (a torch.optim class and kwargs) side by side and compare."""
+    """Run ``ours`` (gdbook) and ``theirs`` (a torch.optim class and kwargs)
+    side by side and compare."""
     cls, kwargs = theirs
     p = torch.tensor(X0, dtype=torch.float64, requires_grad=True)
     opt = cls([p], **kwargs)
@@ -57,10 +60,11 @@ def assert_same_run(ours, theirs, theirs_schedule=None):
 
 
 def grid(**options):
-    """Every combination of the given option values, as a list of kwargs dicts."""
+    """Every combination of the given option values, as a list of kwargs
+    dicts."""
     names = list(options)
     return [
-        dict(zip(names, values))
+        dict(zip(names, values, strict=True))
         for values in itertools.product(*options.values())
     ]
 
@@ -135,7 +139,8 @@ def test_matches_torch(ours, theirs, kwargs):
 
 @pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
 def test_defaults_match_torch(name):
-    """Default hyper-parameters, including the default lr, give torch's trajectory."""
+    """Default hyper-parameters, including the default lr, give torch's
+    trajectory."""
     ours = optim.OPTIMIZERS[name]()
     theirs = {
         "sgd": torch.optim.SGD,
@@ -149,7 +154,8 @@ def test_defaults_match_torch(name):
 
 
 lr_scheduler = torch.optim.lr_scheduler
-SCHEDULE_CASES = [  # (ours, theirs, kwargs, our schedule, torch's base lr, torch's scheduler)
+# (ours, theirs, kwargs, our schedule, torch's base lr, torch's scheduler)
+SCHEDULE_CASES = [
     (
         optim.SGD,
         torch.optim.SGD,

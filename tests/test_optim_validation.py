@@ -1,4 +1,5 @@
-"""Bad arguments to gdbook.optim raise ValueError or TypeError with a message naming the argument."""
+"""Bad arguments to gdbook.optim raise ValueError or TypeError with a message
+naming the argument."""
 
 import inspect
 
@@ -18,7 +19,8 @@ from gdbook.optim import (
 NAN, INF = float("nan"), float("inf")
 
 BAD_ARGUMENTS = [
-    # (optimizer class, keyword arguments, exception, argument name the message must contain)
+    # (optimizer class, keyword arguments, exception, argument name the message
+    # must contain)
     *[
         (cls, dict(lr=lr), ValueError, "lr")
         for cls in OPTIMIZERS.values()
@@ -91,7 +93,8 @@ def test_schedule_returning_bad_lr(cls, bad_value):
 @pytest.mark.parametrize("cls", OPTIMIZERS.values())
 @pytest.mark.parametrize("g_shape", [(4,), (3, 1), (1, 3), ()])
 def test_gradient_shape_must_equal_x_shape(cls, g_shape):
-    """No broadcasting: a (3, 1) or scalar gradient for a (3,) x is an error, not a silent outer sum."""
+    """No broadcasting: a (3, 1) or scalar gradient for a (3,) x is an error,
+    not a silent outer sum."""
     opt = cls()
     with pytest.raises(ValueError, match="g must have the shape of x"):
         opt.step(np.ones(3), np.ones(g_shape), opt.init(np.ones(3)))

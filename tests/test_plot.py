@@ -76,3 +76,11 @@ def test_against_bounds_pairs_each_curve_with_its_bound_in_the_same_colour():
         lines[1].get_linestyle() == "--"
         and ax.get_xscale() == ax.get_yscale() == "log"
     )
+
+
+def test_every_mark_is_drawn_even_beyond_the_line_styles():
+    marks = {f"mark {k}": 0.1 * (k + 1) for k in range(6)}
+    ax = plot.against_lr([0.1, 0.2], {"f": [1.0, 2.0]}, marks=marks)
+    drawn = [line.get_label() for line in ax.get_lines()]
+    assert all(label in drawn for label in marks)
+    plt.close(ax.figure)

@@ -1,4 +1,5 @@
-"""gdbook.plot.animate_trajectories: the frames, the last frame, and an HTML player that works offline."""
+"""gdbook.plot.animate_trajectories: the frames, the last frame, and an HTML
+player that works offline."""
 
 import matplotlib
 
@@ -26,7 +27,8 @@ def teardown_function():
 
 
 def _lines(anim):
-    """The data of each labelled line; matplotlib keeps the animated figure as _fig and the frame function as _func."""
+    """The data of each labelled line; matplotlib keeps the animated figure as
+    _fig and the frame function as _func."""
     ax = anim._fig.axes[0]
     return {line.get_label(): line.get_xydata() for line in ax.get_lines()}
 
@@ -43,9 +45,9 @@ def test_frames_grow_each_path_and_the_last_frame_shows_it_whole(frames):
         resolution=20,
     )
     count = frames or 5
-    anim._func(
-        0
-    )  # frame 0 shows the first ceil(5 / count) iterates of each path (at most all of it)
+    # frame 0 shows the first ceil(5 / count) iterates of each path (at most
+    # all of it)
+    anim._func(0)
     lines = _lines(anim)
     for label, path in PATHS.items():
         np.testing.assert_array_equal(lines[label], path[: -(-5 // count)])

@@ -1,4 +1,5 @@
-"""gdbook.plot.iterates_1d and gdbook.plot.against_lr draw what they are given (figures of chapter 2)."""
+"""gdbook.plot.iterates_1d and gdbook.plot.against_lr draw what they are given
+(figures of chapter 2)."""
 
 import matplotlib
 

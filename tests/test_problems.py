@@ -1,4 +1,5 @@
-"""Every problem's gradient and Hessian against finite differences and torch autograd; its constants."""
+"""Every problem's gradient and Hessian against finite differences and torch
+autograd; its constants."""
 
 import numpy as np
 import pytest
@@ -21,7 +22,8 @@ Y_CLS = (RNG.uniform(size=40) < 0.5).astype(float)
 
 
 def _torch_value(problem, w):
-    """The objective written independently in torch, for autograd to differentiate."""
+    """The objective written independently in torch, for autograd to
+    differentiate."""
     if isinstance(problem, Quadratic):
         A, b = torch.tensor(problem.A), torch.tensor(problem.b)
         return 0.5 * w @ A @ w - b @ w + problem.c
@@ -69,7 +71,8 @@ def _points(problem, count=3):
 
 
 def _central_difference(fun, x, h=1e-6):
-    """Central finite differences of a scalar or vector function, one coordinate at a time."""
+    """Central finite differences of a scalar or vector function, one
+    coordinate at a time."""
     columns = []
     for i in range(len(x)):
         e = np.zeros_like(x)
@@ -152,7 +155,8 @@ def test_random_quadratic_has_the_requested_condition_number(dim, kappa):
 
 
 def test_smoothness_constants_bound_the_hessian_spectrum():
-    """L >= lambda_max and mu <= lambda_min of the Hessian at many points (equalities for quadratics)."""
+    """L >= lambda_max and mu <= lambda_min of the Hessian at many points
+    (equalities for quadratics)."""
     for name in ["least-squares", "ridge", "logistic", "logistic-l2"]:
         problem = PROBLEMS[name]
         for x in _points(problem, 10):

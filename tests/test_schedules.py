@@ -1,4 +1,5 @@
-"""gdbook.schedules: closed forms, torch.optim.lr_scheduler parity, validation, pickling."""
+"""gdbook.schedules: closed forms, torch.optim.lr_scheduler parity, validation,
+pickling."""
 
 import math
 import pickle
@@ -15,7 +16,8 @@ T = 40
 
 
 def torch_lrs(base_lr, make_scheduler, steps=T):
-    """The learning rates that torch uses at steps 0, 1, ..., steps - 1 with this scheduler."""
+    """The learning rates that torch uses at steps 0, 1, ..., steps - 1 with
+    this scheduler."""
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
     scheduler = make_scheduler(opt)
     lrs = []
@@ -104,7 +106,8 @@ TORCH_EQUIVALENTS = [
     ids=[repr(s) for s, _, _ in TORCH_EQUIVALENTS],
 )
 def test_equals_torch_lr_scheduler(schedule, base_lr, make_scheduler):
-    # torch updates most schedules recursively (lr *= factor), so the two differ by round-off only
+    # torch updates most schedules recursively (lr *= factor), so the two
+    # differ by round-off only
     np.testing.assert_allclose(
         ours(schedule),
         torch_lrs(base_lr, make_scheduler),
@@ -160,13 +163,14 @@ def test_warmup_then_wrapped_schedule():
     ],
 )
 def test_robbins_monro_conditions(power, summable, square_summable):
-    """sum lr = inf and sum lr^2 < inf exactly for 1/2 < power <= 1, seen in partial sums' growth."""
+    """sum lr = inf and sum lr^2 < inf exactly for 1/2 < power <= 1, seen in
+    partial sums' growth."""
     s = schedules.inverse_time(1.0, decay=1.0, power=power)
     lr = ours(s, 10**5)
 
-    def grows(
-        x,
-    ):  # does the sum over [10^3, 10^5) still keep up with the one over [10, 10^3)?
+    def grows(x):
+        # does the sum over [10^3, 10^5) still keep up with the one over
+        # [10, 10^3)?
         return x[1000:].sum() > 0.5 * x[10:1000].sum()
 
     assert grows(lr) != summable

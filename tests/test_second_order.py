@@ -1,12 +1,13 @@
-"""Newton's method and L-BFGS: exactness on quadratics, quadratic convergence, parity with scipy."""
+"""Newton's method and L-BFGS: exactness on quadratics, quadratic convergence,
+parity with scipy."""
 
 import numpy as np
 import pytest
 import scipy.optimize
 
 import gdbook
-from gdbook.problems import Counted, Logistic, Quadratic, Rosenbrock
 from gdbook import data
+from gdbook.problems import Counted, Logistic, Quadratic, Rosenbrock
 from gdbook.second_order import LBFGS, Newton, newton_direction, two_loop
 
 
@@ -52,10 +53,11 @@ def test_newton_direction_regularises_an_indefinite_hessian():
 
 
 def _bfgs_inverse(s_pairs, y_pairs, dim):
-    """The BFGS inverse-Hessian recursion written out with matrices, H0 = gamma I of the newest pair."""
+    """The BFGS inverse-Hessian recursion written out with matrices, H0 = gamma
+    I of the newest pair."""
     s, y = s_pairs[-1], y_pairs[-1]
     H = (s @ y) / (y @ y) * np.eye(dim)
-    for s, y in zip(s_pairs, y_pairs):
+    for s, y in zip(s_pairs, y_pairs, strict=True):
         rho = 1.0 / (y @ s)
         V = np.eye(dim) - rho * np.outer(y, s)
         H = V.T @ H @ V + rho * np.outer(s, s)
@@ -76,9 +78,10 @@ def test_two_loop_equals_the_matrix_bfgs_update():
     np.testing.assert_array_equal(two_loop(g, [], []), g)
 
 
-def test_lbfgs_needs_far_fewer_iterations_than_gd_on_an_ill_conditioned_quadratic():
+def test_lbfgs_needs_far_fewer_steps_than_gd_on_an_ill_conditioned_quadratic():
     q = Quadratic.random(20, 1e3, seed=2)
-    # tol 1e-6: below that, f(x) - f* ~ ||grad||^2 / L is under the round-off of f, which line searches see
+    # tol 1e-6: below that, f(x) - f* ~ ||grad||^2 / L is under the round-off
+    # of f, which line searches see
     lbfgs = gdbook.minimize(
         q, np.ones(20), LBFGS(memory=10), max_iter=500, tol=1e-6
     )
@@ -166,7 +169,7 @@ def _stacks(s_pairs, y_pairs, memory):
         np.empty((0, 0)),
         np.empty((0, 0)),
     )
-    for s, y in zip(s_pairs, y_pairs):
+    for s, y in zip(s_pairs, y_pairs, strict=True):
         stacks = _append_pair(memory, *stacks, s, y)
     return stacks
 

@@ -1,4 +1,5 @@
-"""gdbook.data.sparse_regression: feature frequencies as documented, truth recoverable, seeded, checked."""
+"""gdbook.data.sparse_regression: feature frequencies as documented, truth
+recoverable, seeded, checked."""
 
 import numpy as np
 import pytest

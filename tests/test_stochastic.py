@@ -1,5 +1,6 @@
-"""gdbook.stochastic: mini-batch gradients are unbiased, their noise follows the sampling formula,
-the cost accounting matches what minimize draws, and the noise ball is where constant-step SGD settles."""
+"""gdbook.stochastic: mini-batch gradients are unbiased, their noise follows
+the sampling formula, the cost accounting matches what minimize draws, and the
+noise ball is where constant-step SGD settles."""
 
 import numpy as np
 import pytest
@@ -47,12 +48,14 @@ def test_gradient_noise_is_the_exact_variance_over_all_batches(replace):
     ) == pytest.approx(exact, rel=1e-12)
 
 
-def test_gradient_noise_vanishes_for_the_full_batch_and_falls_with_the_batch_size(
+def test_gradient_noise_vanishes_at_full_batch_and_falls_with_the_batch_size(
     problem,
 ):
     x = np.zeros(3)
     noise = [stochastic.gradient_noise(problem, x, b) for b in (1, 2, 10, 60)]
-    assert noise[-1] == 0.0 and all(a > b for a, b in zip(noise, noise[1:]))
+    assert noise[-1] == 0.0 and all(
+        a > b for a, b in zip(noise, noise[1:], strict=False)
+    )
     assert stochastic.gradient_noise(problem, x, 10, replace=True) > noise[2]
 
 
@@ -74,7 +77,8 @@ def test_minibatch_gradients_are_unbiased_with_the_predicted_noise(
 
 
 def test_minibatch_gradients_without_replacement_use_distinct_samples():
-    # one sample per index with gradient e_i: a batch mean then shows which indices were drawn
+    # one sample per index with gradient e_i: a batch mean then shows which
+    # indices were drawn
     n = 8
     unit = LeastSquares(
         np.eye(n) * np.sqrt(n), np.zeros(n)
@@ -122,8 +126,9 @@ def test_an_epoch_costs_n_evaluations_whatever_the_batch_size(b, updates):
 
 
 def test_noise_ball_measures_the_tail_mean_and_its_uncertainty():
-    # an AR(1) series x_t = phi x_{t-1} + e_t around 2 after a transient: its mean's standard error is
-    # sd(x) sqrt((1 + phi) / ((1 - phi) N)), sqrt(19) times what independent values would give
+    # an AR(1) series x_t = phi x_{t-1} + e_t around 2 after a transient: its
+    # mean's standard error is sd(x) sqrt((1 + phi) / ((1 - phi) N)), sqrt(19)
+    # times what independent values would give
     rng, phi, n = np.random.default_rng(5), 0.9, 40_000
     x = np.zeros(n)
     for t, e in enumerate(0.1 * rng.standard_normal(n - 1), start=1):

@@ -1,4 +1,5 @@
-"""Learning-rate sweeps: closed forms on quadratics, the 2/L edge, averaging over seeds, validation."""
+"""Learning-rate sweeps: closed forms on quadratics, the 2/L edge, averaging
+over seeds, validation."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ X0 = np.ones(5)
 
 
 def _gd_final_gap(q, x0, lr, steps):
-    """f(x_T) - f* for gradient descent on a quadratic, in closed form along the eigenvectors."""
+    """f(x_T) - f* for gradient descent on a quadratic, in closed form along
+    the eigenvectors."""
     eigenvalues, vectors = np.linalg.eigh(q.A)
     c = vectors.T @ (x0 - q.x_star)
     return 0.5 * np.sum(
@@ -22,12 +24,14 @@ def _gd_final_gap(q, x0, lr, steps):
     )
 
 
-def test_final_losses_equal_the_closed_form_and_divergence_starts_at_2_over_L():
+def test_final_losses_equal_closed_form_and_divergence_starts_at_2_over_L():
     lrs = np.array([0.2, 0.5, 1.0, 1.5, 1.9, 2.1, 3.0]) / Q.L
     sweep = lr_sweep(Q, X0, lrs, max_iter=60)
     np.testing.assert_array_equal(sweep.lrs, lrs)
     np.testing.assert_array_equal(sweep.diverged, lrs > 2 / Q.L)
-    for lr, final, diverged in zip(lrs, sweep.final, sweep.diverged):
+    for lr, final, diverged in zip(
+        lrs, sweep.final, sweep.diverged, strict=True
+    ):
         if diverged:
             assert np.isnan(final)
         else:
@@ -39,7 +43,8 @@ def test_final_losses_equal_the_closed_form_and_divergence_starts_at_2_over_L():
             )
     assert sweep.largest_stable_lr == pytest.approx(1.9 / Q.L)
     assert sweep.smallest_divergent_lr == pytest.approx(2.1 / Q.L)
-    # the smallest closed-form gap among the stable runs is the best learning rate
+    # the smallest closed-form gap among the stable runs is the best learning
+    # rate
     gaps = [_gd_final_gap(Q, X0, lr, 60) for lr in lrs[:5]]
     assert sweep.best_lr == pytest.approx(lrs[int(np.argmin(gaps))])
 
@@ -84,7 +89,7 @@ def test_stochastic_sweep_averages_the_tail_over_seeds():
         seeds=(0, 1, 2),
         average_last=5,
     )
-    for lr, final in zip(sweep.lrs, sweep.final):
+    for lr, final in zip(sweep.lrs, sweep.final, strict=True):
         tails = [
             gdbook.minimize(
                 problem,
@@ -117,7 +122,7 @@ def test_all_diverged_has_no_best_lr():
         and sweep.smallest_divergent_lr == pytest.approx(2.5 / Q.L)
     )
     with pytest.raises(ValueError, match="every run diverged"):
-        sweep.best_lr
+        _ = sweep.best_lr
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
-"""The bounds of gdbook.theory hold on real runs: hypothesis draws random convex quadratics."""
+"""The bounds of gdbook.theory hold on real runs: hypothesis draws random
+convex quadratics."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gdbook
 from gdbook import data, schedules, stochastic, theory
@@ -76,7 +78,8 @@ def test_optimal_step_contracts_the_distance(q, x0):
 
 
 def test_convex_rate_on_a_singular_quadratic():
-    """mu = 0: no linear rate, but the O(1/t) bound still holds (x* taken as the closest minimiser)."""
+    """mu = 0: no linear rate, but the O(1/t) bound still holds (x* taken as
+    the closest minimiser)."""
     q = Quadratic(np.diag([1.0, 1e-3, 0.0]), np.array([1.0, 1e-3, 0.0]))
     assert q.mu == 0.0 and q.x_star is None
     x0 = np.array([3.0, -4.0, 2.0])
@@ -108,8 +111,9 @@ def test_descent_lemma_holds_for_lr_below_two_over_L(fraction):
 
 @pytest.mark.parametrize("fraction", [0.1, 1.0, 1.5])
 def test_descent_inequality_without_step_condition_fails(fraction):
-    """The sources' J(t+1) <= J(t) - lr ||grad||^2 fails at every step on a strictly convex quadratic,
-    for any lr > 0 (f drops by lr ||g||^2 - lr^2/2 g^T A g, less than claimed), although the run converges."""
+    """The sources' J(t+1) <= J(t) - lr ||grad||^2 fails at every step on a
+    strictly convex quadratic, for any lr > 0 (f drops by lr ||g||^2 - lr^2/2
+    g^T A g, less than claimed), although the run converges."""
     q = Quadratic(np.diag([1.0, 4.0]))
     lr = fraction / q.L
     h = _run(q, np.array([1.0, 1.0]), lr, steps=30)
@@ -147,7 +151,8 @@ def test_contraction_factor_predicts_divergence(lr_factor, diverges):
 def test_heavy_ball_parameters_reach_the_sqrt_kappa_rate(kappa):
     q = Quadratic.random(8, kappa, seed=5)
     lr, beta = theory.heavy_ball_parameters(q.L, q.mu)
-    # torch's form v <- beta v + g, x <- x - lr v is Polyak's heavy ball with the same lr and beta
+    # torch's form v <- beta v + g, x <- x - lr v is Polyak's heavy ball with
+    # the same lr and beta
     h = gdbook.minimize(
         q, np.ones(8), SGD(lr=lr, momentum=beta), max_iter=2000, tol=1e-9
     ).history
@@ -167,7 +172,8 @@ def test_heavy_ball_parameters_reach_the_sqrt_kappa_rate(kappa):
 
 
 def test_sgd_constant_step_reaches_the_noise_floor_in_expectation():
-    """Monte Carlo over 4000 runs with unbiased noise of variance M: the mean gap obeys Bottou et al.'s bound."""
+    """Monte Carlo over 4000 runs with unbiased noise of variance M: the mean
+    gap obeys Bottou et al.'s bound."""
     q = Quadratic(np.diag([1.0, 4.0]))
     noise_variance, lr, steps, runs = 0.5, 0.1, 120, 4000
     rng = np.random.default_rng(0)
@@ -182,7 +188,8 @@ def test_sgd_constant_step_reaches_the_noise_floor_in_expectation():
         np.arange(steps + 1), lr, q.L, q.mu, gaps[0], noise_variance
     )
     assert np.all(gaps <= bound * 1.03)
-    # the gap settles at the stationary level sum_i lr sigma^2 / (2 (2 - lr lambda_i)), not at zero
+    # the gap settles at the stationary level sum_i lr sigma^2 / (2 (2 - lr
+    # lambda_i)), not at zero
     stationary = np.sum(
         lr * (noise_variance / 2) / (2 * (2 - lr * q.eigenvalues))
     )
@@ -228,7 +235,8 @@ def test_bounds_reject_parameters_outside_their_theorem(call, match):
         call()
 
 
-# ---- quadratics: any step size, the optimal one, and divergence beyond 2/L ----
+# ---- quadratics: any step size, the optimal one, and divergence beyond 2/L
+# ----
 
 
 @settings(max_examples=60, deadline=None)
@@ -276,7 +284,8 @@ def test_divergence_lower_bound_holds_and_grows_beyond_two_over_L(fraction):
     assert bound[-1] > 10 * bound[0] and distances[-1] > distances[0]
 
 
-# ---- SGD on a finite sum: single-sample gradients, sigma*^2 and L_max (Monte Carlo over runs) ----
+# ---- SGD on a finite sum: single-sample gradients, sigma*^2 and L_max (Monte
+# Carlo over runs) ----
 
 
 def _sgd_problem():
@@ -287,7 +296,7 @@ def _sgd_problem():
     return model, stochastic.gradient_variance(model, model.x_star)
 
 
-def test_sgd_constant_step_stays_below_its_bound_and_settles_in_a_ball_proportional_to_lr():
+def test_sgd_constant_lr_obeys_bound_and_settles_in_ball_proportional_to_lr():
     model, sigma2 = _sgd_problem()
     w0 = model.x_star + np.array([3.0, -2.0])
     plateaus = []

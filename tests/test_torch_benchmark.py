@@ -1,4 +1,5 @@
-"""benchmarks/optim_roofline.py runs (--quick, on CPU) and reports every implementation x layout."""
+"""benchmarks/optim_roofline.py runs (--quick, on CPU) and reports every
+implementation x layout."""
 
 import json
 import runpy

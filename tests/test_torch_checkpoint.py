@@ -1,4 +1,5 @@
-"""gdbook.torch.checkpoint: concurrent writers and readers, the run's lock, and a full disk."""
+"""gdbook.torch.checkpoint: concurrent writers and readers, the run's lock, and
+a full disk."""
 
 import errno
 import io
@@ -19,7 +20,9 @@ from gdbook.torch import checkpoint
 print("ready", flush=True)
 sys.stdin.readline()
 for i in range(int(sys.argv[2])):
-    checkpoint.save(sys.argv[1], {"run": 1}, weights=torch.full((10_000,), float(i)))
+    checkpoint.save(
+        sys.argv[1], {"run": 1}, weights=torch.full((10_000,), float(i))
+    )
 """
 HOLDER = """
 import sys
@@ -43,8 +46,9 @@ def temporary_files(folder):
 
 
 def test_two_writers_and_a_reader_never_meet_a_partial_file(tmp_path):
-    """Each write goes to its own temporary file, renamed over the checkpoint: two processes writing one
-    path both finish, and every load beside them reads a whole checkpoint."""
+    """Each write goes to its own temporary file, renamed over the checkpoint:
+    two processes writing one path both finish, and every load beside them
+    reads a whole checkpoint."""
     path = tmp_path / "run.pt"
     writers = [
         python(
@@ -102,7 +106,8 @@ def test_a_second_run_on_a_locked_path_fails_naming_the_holder(tmp_path):
 def test_the_lock_is_exclusive_within_a_process_too(
     tmp_path, monkeypatch, fcntl
 ):
-    """Without fcntl (Windows), the lock is a file created exclusively, holding the pid."""
+    """Without fcntl (Windows), the lock is a file created exclusively, holding
+    the pid."""
     monkeypatch.setattr(checkpoint, "fcntl", fcntl)
     path = tmp_path / "run.pt"
     with checkpoint.lock(path):

@@ -11,11 +11,23 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
 
-from gdbook.torch.distributed import WorkerError, from_environment, launch
+from gdbook.torch.distributed import (
+    WorkerError,
+    adam_training,
+    all_reduce_seconds,
+    data_parallel_sgd,
+    from_environment,
+    latency_bandwidth_fit,
+    launch,
+)
+from gdbook.torch.hogwild import SparseLeastSquares, hogwild
+
+WIDTHS = (16, 16, 16, 16, 16)  # four equal layers: ZeRO can split evenly
 
 
 def all_reduce_ranks(rank, world_size, offset):
@@ -35,9 +47,88 @@ def sleep_forever(rank, world_size):
     time.sleep(3600)
 
 
-def test_every_rank_runs_and_the_group_communicates():
+def least_squares_data():
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 8, generator=generator, dtype=torch.float64)
+    w = torch.arange(1.0, 9.0, dtype=torch.float64)
+    noise = torch.randn(256, generator=generator, dtype=torch.float64)
+    return X, X @ w + 0.1 * noise
+
+
+def suite(rank, world_size):
+    """Everything the tests below check in one process group (one start-up
+    of the processes, the slow part)."""
+    X, y = least_squares_data()
+    return {
+        "ranks": all_reduce_ranks(rank, world_size, 10),
+        "ddp": data_parallel_sgd(rank, world_size, X, y, 0.1, 40, 64),
+        "zero": adam_training(rank, world_size, WIDTHS, 5, sharded=True),
+        "all_reduce": all_reduce_seconds(rank, world_size, [256, 65536], 5),
+    }
+
+
+@pytest.fixture(scope="module")
+def two_ranks():
+    return launch(suite, 2, timeout=120)
+
+
+def test_every_rank_runs_and_the_group_communicates(two_ranks):
     # ranks 0 and 1 contribute 10 and 11: each sees the sum 21
-    assert launch(all_reduce_ranks, 2, 10) == [(0, 21.0), (1, 21.0)]
+    assert [r["ranks"] for r in two_ranks] == [(0, 21.0), (1, 21.0)]
+
+
+def test_data_parallel_sgd_equals_large_batch_sgd(two_ranks):
+    X, y = least_squares_data()
+    w = torch.zeros(8, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(40):  # the same global batches, in one process
+        rows = torch.randperm(len(X), generator=generator)[:64]
+        w = w - 0.1 * X[rows].T @ (X[rows] @ w - y[rows]) / 64
+    for result in two_ranks:
+        torch.testing.assert_close(result["ddp"], w, rtol=1e-12, atol=0)
+    assert torch.linalg.vector_norm(w - torch.arange(1.0, 9.0)) < 1.0
+
+
+def test_zero_sharded_adam_equals_adam_with_half_the_state_per_rank(
+    two_ranks,
+):
+    plain, plain_bytes = adam_training(0, 1, WIDTHS, 5, sharded=False)
+    for result in two_ranks:
+        flat, state_bytes = result["zero"]
+        torch.testing.assert_close(flat, plain, rtol=1e-12, atol=0)
+        # Adam holds two copies of the parameters (exp_avg, exp_avg_sq)
+        assert abs(state_bytes - plain_bytes / 2) < 0.01 * plain_bytes
+    assert plain_bytes >= 2 * plain.numel() * 8
+
+
+def test_all_reduce_times_fit_the_latency_bandwidth_model(two_ranks):
+    seconds = two_ranks[0]["all_reduce"]
+    assert all(0 < t < 1 for t in seconds)
+    alpha, beta = latency_bandwidth_fit([4 * 256, 4 * 65536], seconds)
+    assert alpha + 4 * 256 / beta == pytest.approx(seconds[0])
+
+
+def test_latency_bandwidth_fit_recovers_a_known_line():
+    nbytes = [1e3, 1e5, 1e7]
+    seconds = [1e-4 + n / 2e9 for n in nbytes]
+    alpha, beta = latency_bandwidth_fit(nbytes, seconds)
+    assert alpha == pytest.approx(1e-4) and beta == pytest.approx(2e9)
+    with pytest.raises(ValueError, match="do not grow with the message"):
+        latency_bandwidth_fit([1e3, 1e5], [2e-4, 1e-4])
+    with pytest.raises(ValueError, match="at least 2 measurements"):
+        latency_bandwidth_fit([1e3], [1e-4])
+
+
+def test_hogwild_with_two_workers_reaches_the_serial_loss():
+    problem = SparseLeastSquares.random(4000, 500, 5, seed=0)
+    serial = hogwild(problem, 1, epochs=3, lr=0.05)
+    parallel = hogwild(problem, 2, epochs=3, lr=0.05)
+    initial = problem.loss(np.zeros(problem.dim))
+    assert serial.loss < 1e-3 * initial
+    # lock-free updates cost little on a sparse problem: within 50 %
+    assert parallel.loss < 1.5 * serial.loss
+    assert parallel.updates == serial.updates == 3 * 4000
+    assert 0 <= parallel.overlap_rate < 0.05 and serial.overlaps == 0
 
 
 def test_a_failing_rank_is_named_with_its_traceback():

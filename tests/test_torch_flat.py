@@ -1,20 +1,22 @@
-"""FlatAdam, FlatAdamW and FlatSGD: torch.optim's numbers, with parameters and grads in one buffer."""
+"""FlatAdam, FlatAdamW and FlatSGD: torch.optim's numbers, with parameters and
+grads in one buffer."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import gdbook.torch as gt  # noqa: E402
-from gdbook.torch.optim import backends  # noqa: E402
-from gdbook.torch.optim.flat import ALIGNMENT_BYTES  # noqa: E402
 from test_optim_parity import SGD_GRID, grid, ids  # noqa: E402
-from test_torch_optim import (
+from test_torch_optim import (  # noqa: E402
     assert_same_run,
     backward_step,
     hand_over,
     make_params,
-    one_thread,
-)  # noqa: E402, F401 (autouse)
+    one_thread,  # noqa: F401 (an autouse fixture)
+)
+
+import gdbook.torch as gt  # noqa: E402
+from gdbook.torch.optim import backends  # noqa: E402
+from gdbook.torch.optim.flat import ALIGNMENT_BYTES  # noqa: E402
 
 lr_scheduler = torch.optim.lr_scheduler
 
@@ -49,7 +51,8 @@ def test_matches_torch_optim(ours, theirs, kwargs):
 
 
 def test_scheduler_and_mixed_dtypes():
-    """An LR scheduler drives it; float32 and float64 parameters of one group get a buffer each."""
+    """An LR scheduler drives it; float32 and float64 parameters of one group
+    get a buffer each."""
 
     def make(cls):
         params = make_params(torch.float64)
@@ -68,7 +71,7 @@ def test_scheduler_and_mixed_dtypes():
     for t in range(10):
         backward_step(a, ours, t), backward_step(b, theirs, t)
         s1.step(), s2.step()
-    for p, q in zip(a, b):
+    for p, q in zip(a, b, strict=True):
         torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
 
 
@@ -91,7 +94,7 @@ def test_parameters_and_grads_are_aligned_views_of_one_buffer():
     before = [p.detach().clone() for p in model.parameters()]
     optimizer = gt.FlatAdam(model.parameters(), backend="eager")
     (buffer,) = optimizer.buffers
-    for p, value in zip(model.parameters(), before):
+    for p, value in zip(model.parameters(), before, strict=True):
         assert torch.equal(p, value), "flattening keeps the values"
         assert inside(p, buffer.param) and inside(p.grad, buffer.grad)
         assert p.data_ptr() % ALIGNMENT_BYTES == 0
@@ -108,11 +111,14 @@ def test_backward_accumulates_into_the_buffer_and_zero_grad_keeps_the_views():
     torch.testing.assert_close(optimizer.buffers[0].grad, 2 * once)
     optimizer.zero_grad()
     assert optimizer.buffers[0].grad.abs().sum() == 0
-    assert all(p.grad is g for p, g in zip(model.parameters(), grads))
+    assert all(
+        p.grad is g for p, g in zip(model.parameters(), grads, strict=True)
+    )
 
 
 def test_grads_set_to_none_by_the_model_are_gathered():
-    """model.zero_grad() sets grads to None; backward then makes new ones, which step() copies in."""
+    """model.zero_grad() sets grads to None; backward then makes new ones,
+    which step() copies in."""
     x = torch.randn(4, 3)
     (a, ours), (b, theirs) = [
         (m, cls(m.parameters(), lr=0.1))
@@ -126,7 +132,7 @@ def test_grads_set_to_none_by_the_model_are_gathered():
             model.zero_grad(set_to_none=True)
             model(x).square().sum().backward()
             optimizer.step()
-    for p, q in zip(a.parameters(), b.parameters()):
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(p, q)
     assert all(inside(p.grad, ours.buffers[0].grad) for p in a.parameters())
 
@@ -157,12 +163,18 @@ def test_a_missing_grad_counts_as_zero_and_frozen_parameters_are_left_out():
     ids=["adam", "sgd"],
 )
 def test_state_dicts_load_across_flat_and_torch_optim(flat, plain, kwargs):
-    """Start with one implementation, hand its state_dict to the other, and continue: both orders
-    give the same parameters as staying with torch.optim throughout."""
-    flat_eager = lambda ps, **kw: flat(ps, backend="eager", **kw)  # noqa: E731
+    """Start with one implementation, hand its state_dict to the other, and
+    continue: both orders give the same parameters as staying with torch.optim
+    throughout."""
+
+    def flat_eager(ps, **kw):
+        return flat(ps, backend="eager", **kw)
+
     expected, _ = hand_over(plain, plain, **kwargs)
     for first, second in ((flat_eager, plain), (plain, flat_eager)):
-        for p, q in zip(hand_over(first, second, **kwargs)[0], expected):
+        for p, q in zip(
+            hand_over(first, second, **kwargs)[0], expected, strict=True
+        ):
             torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
 
 
@@ -192,8 +204,9 @@ def test_backend_choice_and_errors():
 
 
 def test_compile_backend_matches_eager():
-    """The compile backend gives the eager numbers while OneCycleLR changes lr and beta1 at every step.
-    (One optimizer only: compiling on CPU takes seconds; the GPU tests cover FlatSGD too.)"""
+    """The compile backend gives the eager numbers while OneCycleLR changes lr
+    and beta1 at every step. (One optimizer only: compiling on CPU takes
+    seconds; the GPU tests cover FlatSGD too.)"""
     pytest.importorskip("torch._inductor")
     runs = []
     for backend in ("compile", "eager"):
@@ -208,7 +221,7 @@ def test_compile_backend_matches_eager():
             backward_step(params, optimizer, t)
             scheduler.step()
         runs.append(params)
-    for p, q in zip(*runs):
+    for p, q in zip(*runs, strict=True):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
 

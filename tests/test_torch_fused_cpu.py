@@ -1,8 +1,10 @@
-"""The "fused" backend: torch's fused optimizer kernels on the flat buffer, the default on CPU.
+"""The "fused" backend: torch's fused optimizer kernels on the flat buffer, the
+default on CPU.
 
-FlatSGD on it is torch.optim.SGD's for-loop bit for bit. FlatAdam and FlatAdamW keep the eager formula's
-moments bit for bit (unless coupled weight decay feeds the parameters into them) and move the parameters
-by the same update computed in another order, so they stay within float round-off of eager, a bound that
+FlatSGD on it is torch.optim.SGD's for-loop bit for bit. FlatAdam and FlatAdamW
+keep the eager formula's moments bit for bit (unless coupled weight decay feeds
+the parameters into them) and move the parameters by the same update computed
+in another order, so they stay within float round-off of eager, a bound that
 grows with the number of steps (:func:`assert_within_round_off`).
 """
 
@@ -10,10 +12,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import gdbook.torch as gt  # noqa: E402
 from test_optim_parity import SGD_GRID, grid, ids  # noqa: E402
-from test_torch_optim import one_thread  # noqa: E402, F401  (an autouse fixture)
-from test_torch_optim import hand_over, make_params, param_groups  # noqa: E402
+from test_torch_optim import (  # noqa: E402
+    hand_over,
+    make_params,
+    one_thread,  # noqa: E402, F401  (an autouse fixture)
+    param_groups,
+)
+
+import gdbook.torch as gt  # noqa: E402
 
 STEPS = 20
 DTYPES = (torch.float64, torch.float32)
@@ -33,10 +40,12 @@ lr_scheduler = torch.optim.lr_scheduler
 
 
 def assert_within_round_off(actual, expected, steps, scale):
-    """``|actual - expected| <= 4 * steps * u * (|expected| + scale)``, u the unit round-off of the dtype
-    (2^-24 in float32, 2^-53 in float64). Each step may round a parameter once more (at most 2u|p|) and
-    its update, of size about lr (the ``scale`` of a parameter), in another order (a few u * lr); the
-    differences add up over the steps. Measured: at most 2.5 * steps * u * (|p| + lr) over the options."""
+    """``|actual - expected| <= 4 * steps * u * (|expected| + scale)``, u the
+    unit round-off of the dtype (2^-24 in float32, 2^-53 in float64). Each step
+    may round a parameter once more (at most 2u|p|) and its update, of size
+    about lr (the ``scale`` of a parameter), in another order (a few u * lr);
+    the differences add up over the steps. Measured: at most 2.5 * steps * u *
+    (|p| + lr) over the options."""
     u = torch.finfo(expected.dtype).eps / 2
     torch.testing.assert_close(
         actual, expected, rtol=4 * steps * u, atol=4 * steps * u * scale
@@ -52,9 +61,11 @@ def side_by_side(
     scheduler=None,
     params=make_params,
 ):
-    """Run both optimizers (``make(param_groups) -> optimizer``) on the same gradients, random and of
-    sizes from 1e-3 to 10, so that only their arithmetic differs; yield ``(step number, [(param, its
-    state, theirs' param, its state), ...])`` after each step."""
+    """Run both optimizers (``make(param_groups) -> optimizer``) on the same
+    gradients, random and of sizes from 1e-3 to 10, so that only their
+    arithmetic differs; yield
+    ``(step number, [(param, its state, theirs' param, its state), ...])``
+    after each step."""
     a, b = params(dtype), params(dtype)
     ours, theirs = (
         make_ours(param_groups(a, lr)),
@@ -63,27 +74,30 @@ def side_by_side(
     schedulers = [scheduler(ours), scheduler(theirs)] if scheduler else []
     generator = torch.Generator().manual_seed(0)
     for t in range(steps):
-        for p, q in zip(a, b):
+        for p, q in zip(a, b, strict=True):
             grad = 10.0 ** (t % 5 - 3) * torch.randn(
                 p.shape, generator=generator, dtype=dtype
             )
-            for x in (
-                p,
-                q,
-            ):  # in place where a grad exists: a flat optimizer's grads are views of its buffer
+            for x in (p, q):
+                # in place where a grad exists: a flat optimizer's grads are
+                # views of its buffer
                 x.grad = grad.clone() if x.grad is None else x.grad.copy_(grad)
         ours.step(), theirs.step()
         for s in schedulers:
             s.step()
         yield (
             t + 1,
-            [(p, ours.state[p], q, theirs.state[q]) for p, q in zip(a, b)],
+            [
+                (p, ours.state[p], q, theirs.state[q])
+                for p, q in zip(a, b, strict=True)
+            ],
         )
 
 
 def assert_adam_close(pairs, steps, lr, weight_decay, coupled):
-    """Parameters within round-off; moments bit for bit, or with coupled weight decay (which feeds the
-    parameters' round-off into them) within round-off on the scale weight_decay * (max |p| + lr)."""
+    """Parameters within round-off; moments bit for bit, or with coupled weight
+    decay (which feeds the parameters' round-off into them) within round-off on
+    the scale weight_decay * (max |p| + lr)."""
     largest = max(q.abs().max().item() for _, _, q, _ in pairs)
     for p, state, q, expected in pairs:
         assert (
@@ -174,7 +188,8 @@ def test_fused_adam_is_eager_within_round_off(cls, kwargs):
 
 
 def test_a_scheduler_changes_the_hyper_parameters_at_every_step():
-    """OneCycleLR moves lr and beta1 (Adam) or momentum (SGD) at every step; the kernels read them anew."""
+    """OneCycleLR moves lr and beta1 (Adam) or momentum (SGD) at every step;
+    the kernels read them anew."""
 
     def one_cycle(optimizer):
         return lr_scheduler.OneCycleLR(
@@ -189,7 +204,7 @@ def test_a_scheduler_changes_the_hyper_parameters_at_every_step():
         scheduler=one_cycle,
     ):
         assert_adam_close(pairs, steps, 0.1, 0.0, coupled=False)
-    for steps, pairs in side_by_side(
+    for _, pairs in side_by_side(
         lambda g: gt.FlatSGD(g, lr=0.05, momentum=0.9, backend="fused"),
         lambda g: torch.optim.SGD(g, lr=0.05, momentum=0.9, foreach=False),
         0.05,
@@ -200,7 +215,8 @@ def test_a_scheduler_changes_the_hyper_parameters_at_every_step():
 
 
 def large_params(dtype):
-    """Sizes that leave the vector kernels a scalar remainder and split over threads into uneven parts."""
+    """Sizes that leave the vector kernels a scalar remainder and split over
+    threads into uneven parts."""
     generator = torch.Generator().manual_seed(1)
     return [
         torch.randn(s, generator=generator, dtype=dtype).requires_grad_()
@@ -211,7 +227,7 @@ def large_params(dtype):
 def test_a_large_buffer_on_two_threads():
     torch.set_num_threads(2)  # the autouse fixture restores the count
     nesterov = dict(lr=0.02, momentum=0.9, nesterov=True)
-    for steps, pairs in side_by_side(
+    for _, pairs in side_by_side(
         lambda g: gt.FlatSGD(g, backend="fused", **nesterov),
         lambda g: torch.optim.SGD(g, foreach=False, **nesterov),
         0.02,
@@ -237,19 +253,22 @@ def test_a_large_buffer_on_two_threads():
     ids=["adam", "sgd"],
 )
 def test_state_dicts_load_across_fused_flat_and_torch_optim(flat, plain):
-    """Steps are counted once (the kernel reads the count and leaves it), so a state dict hands over to
-    torch.optim and back, and the run ends where staying with torch.optim ends (within round-off)."""
+    """Steps are counted once (the kernel reads the count and leaves it), so a
+    state dict hands over to torch.optim and back, and the run ends where
+    staying with torch.optim ends (within round-off)."""
     kwargs = (
         dict(lr=0.05, momentum=0.9)
         if plain is torch.optim.SGD
         else dict(lr=0.05, amsgrad=True)
     )
 
-    fused = lambda ps, **kw: flat(ps, backend="fused", **kw)  # noqa: E731
+    def fused(ps, **kw):
+        return flat(ps, backend="fused", **kw)
+
     expected, _ = hand_over(plain, plain, **kwargs)
     for first, second in ((fused, plain), (plain, fused), (fused, fused)):
         params, state = hand_over(first, second, **kwargs)
         if "amsgrad" in kwargs:
             assert {float(s["step"]) for s in state["state"].values()} == {5.0}
-        for p, q in zip(params, expected):
+        for p, q in zip(params, expected, strict=True):
             assert_within_round_off(p.detach(), q.detach(), 10, scale=0.05)

@@ -1,12 +1,14 @@
-"""gdbook.torch models: output shapes, argument checks, and each one learns its kind of task."""
+"""gdbook.torch models: output shapes, argument checks, and each one learns its
+kind of task."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import gdbook.torch as gt  # noqa: E402
 from test_torch_optim import one_thread  # noqa: E402, F401  (an autouse fixture)
 from torch import nn  # noqa: E402
+
+import gdbook.torch as gt  # noqa: E402
 
 
 def test_device_is_cuda_when_present():
@@ -134,5 +136,8 @@ def test_importing_gdbook_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, gdbook, gdbook.optim, gdbook.models; assert 'torch' not in sys.modules, 'torch imported'"
+    code = (
+        "import sys, gdbook, gdbook.optim, gdbook.models; assert 'torch' "
+        "not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,7 +1,9 @@
-"""gdbook.torch optimizers against torch.optim: same parameters and state at every step, every option.
+"""gdbook.torch optimizers against torch.optim: same parameters and state at
+every step, every option.
 
-The option grids are those of the NumPy parity tests (tests/test_optim_parity.py), so the NumPy
-reference, gdbook.torch and torch.optim are checked on the same cases.
+The option grids are those of the NumPy parity tests
+(tests/test_optim_parity.py), so the NumPy reference, gdbook.torch and
+torch.optim are checked on the same cases.
 """
 
 import copy
@@ -11,9 +13,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import gdbook.torch as gt  # noqa: E402
 from test_optim_parity import CASES, ids  # noqa: E402
 from test_optim_validation import BAD_ARGUMENTS  # noqa: E402
+
+import gdbook.torch as gt  # noqa: E402
 
 SHAPES = [(3, 4), (5,), (2, 3, 2), (7,)]
 STEPS = 30
@@ -26,7 +29,8 @@ lr_scheduler = torch.optim.lr_scheduler
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """On tensors this small, one intra-op thread is faster than several contending for the cores."""
+    """On tensors this small, one intra-op thread is faster than several
+    contending for the cores."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -61,8 +65,9 @@ def loss(params, t):
 
 @torch.no_grad()
 def backward_step(params, optimizer, t):
-    """One step on ``loss(params, t)``, its gradient written in closed form (faster than backward())
-    into ``p.grad`` in place when it exists, as backward() would accumulate after zero_grad()."""
+    """One step on ``loss(params, t)``, its gradient written in closed form
+    (faster than backward()) into ``p.grad`` in place when it exists, as
+    backward() would accumulate after zero_grad()."""
     optimizer.zero_grad()
     for p in params:
         grad = p.sin() + p * p.cos() + p + (0.1 * (t % 5) - 0.2)
@@ -74,9 +79,10 @@ def backward_step(params, optimizer, t):
 
 
 def hand_over(first, second, **kwargs):
-    """5 steps with optimizer class ``first``, its state_dict loaded into ``second`` on fresh copies of the
-    parameters, 5 more steps: returns the parameters and a copy of the state dict as it was handed over
-    (loading it may share its tensors, which the second optimizer then updates)."""
+    """5 steps with optimizer class ``first``, its state_dict loaded into
+    ``second`` on fresh copies of the parameters, 5 more steps: returns the
+    parameters and a copy of the state dict as it was handed over (loading it
+    may share its tensors, which the second optimizer then updates)."""
     params = make_params()
     optimizer = first(params, **kwargs)
     for t in range(5):
@@ -92,7 +98,8 @@ def hand_over(first, second, **kwargs):
 
 
 def snapshot(optimizer, params):
-    """Every parameter and state tensor, flattened into one vector, and the state's keys and steps."""
+    """Every parameter and state tensor, flattened into one vector, and the
+    state's keys and steps."""
     values, keys = [], []
     for p in params:
         state = optimizer.state[p]
@@ -117,8 +124,9 @@ def assert_same_run(
     scheduler=None,
     steps=STEPS,
 ):
-    """Run both optimizers (``make(param_groups) -> optimizer``) side by side; after every step the
-    parameters and the whole per-parameter state (keys, step counts, tensors) must agree."""
+    """Run both optimizers (``make(param_groups) -> optimizer``) side by side;
+    after every step the parameters and the whole per-parameter state (keys,
+    step counts, tensors) must agree."""
     a, b = make_params(dtype, device), make_params(dtype, device)
     ours, theirs = (
         make_ours(param_groups(a, lr)),
@@ -139,12 +147,13 @@ def assert_same_run(
             values,
             expected,
             **TOLERANCE[dtype],
-            msg=lambda m: f"at step {t}: {m}",
+            msg=lambda m, t=t: f"at step {t}: {m}",
         )
 
 
 def torch_class(reference_cls):
-    """The gdbook.torch class of the same name as a gdbook.optim (NumPy) class."""
+    """The gdbook.torch class of the same name as a gdbook.optim (NumPy)
+    class."""
     return gt.OPTIMIZERS[reference_cls.__name__.lower()]
 
 
@@ -228,8 +237,9 @@ def test_torch_lr_schedulers_drive_them(name, kwargs, scheduler):
 
 
 def continued_run(make, dtype=torch.float64, split=10, steps=20):
-    """Parameters after ``steps`` steps, and after ``split`` steps + a state_dict round trip through
-    torch.save into fresh parameters and a fresh optimizer + the remaining steps."""
+    """Parameters after ``steps`` steps, and after ``split`` steps + a
+    state_dict round trip through torch.save into fresh parameters and a fresh
+    optimizer + the remaining steps."""
     params = make_params(dtype)
     optimizer = make(param_groups(params, 0.05))
     for t in range(steps):
@@ -277,7 +287,7 @@ def test_state_dict_round_trip_continues_bit_identically(cls, kwargs):
         uninterrupted, resumed = continued_run(
             lambda g: cls(g, **kwargs), dtype
         )
-        for p, q in zip(uninterrupted, resumed):
+        for p, q in zip(uninterrupted, resumed, strict=True):
             assert torch.equal(p, q)
 
 

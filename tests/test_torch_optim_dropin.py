@@ -1,9 +1,11 @@
-"""gdbook.torch as a drop-in for torch.optim: what code written for torch.optim passes in, and gets back.
+"""gdbook.torch as a drop-in for torch.optim: what code written for torch.optim
+passes in, and gets back.
 
-Complex parameters, state dicts saved by an older torch, copies of flat optimizers, state-dict hooks,
-sparse gradients, state that SGD does not keep, tensor learning rates, torch.optim's implementation flags
-and per-group hyper-parameters. Where both compute, the numbers are compared with torch.optim's for-loop
-(``foreach=False``) bit for bit.
+Complex parameters, state dicts saved by an older torch, copies of flat
+optimizers, state-dict hooks, sparse gradients, state that SGD does not keep,
+tensor learning rates, torch.optim's implementation flags and per-group
+hyper-parameters. Where both compute, the numbers are compared with
+torch.optim's for-loop (``foreach=False``) bit for bit.
 """
 
 import copy
@@ -14,20 +16,23 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import gdbook.torch as gt  # noqa: E402
 from test_optim_validation import BAD_ARGUMENTS  # noqa: E402
-from test_torch_optim import (
+from test_torch_optim import (  # noqa: E402
     backward_step,
     make_params,
-    one_thread,
+    one_thread,  # noqa: F401 (an autouse fixture)
     torch_class,
-)  # noqa: E402, F401 (autouse)
+)
+
+import gdbook.torch as gt  # noqa: E402
 
 PER_TENSOR = list(gt.OPTIMIZERS.values())
 FLAT = [gt.FlatAdam, gt.FlatAdamW, gt.FlatSGD]
 SHAPES = [(3, 4), (5,), (2, 3)]
 
-OPTIONS = {  # per algorithm, the defaults and a case that turns on every option that changes the arithmetic
+# per algorithm, the defaults and a case that turns on every option that
+# changes the arithmetic
+OPTIONS = {
     gt.SGD: [
         dict(lr=0.05),
         dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.1),
@@ -77,12 +82,14 @@ CONFIG_IDS = [
 
 
 def theirs(cls):
-    """torch.optim's class of the same algorithm (FlatAdam: torch.optim.Adam)."""
+    """torch.optim's class of the same algorithm (FlatAdam:
+    torch.optim.Adam)."""
     return getattr(torch.optim, cls.__name__.removeprefix("Flat"))
 
 
 def ours(cls, params, **kwargs):
-    """``cls(params, **kwargs)``, with a flat class on its eager backend (torch.optim's operations)."""
+    """``cls(params, **kwargs)``, with a flat class on its eager backend
+    (torch.optim's operations)."""
     return (
         cls(params, backend="eager", **kwargs)
         if cls in FLAT
@@ -94,23 +101,24 @@ def random_params(dtypes, seed=0):
     generator = torch.Generator().manual_seed(seed)
     return [
         torch.randn(shape, generator=generator, dtype=dtype).requires_grad_()
-        for shape, dtype in zip(SHAPES, dtypes)
+        for shape, dtype in zip(SHAPES, dtypes, strict=True)
     ]
 
 
 def assert_same_steps(ours_opt, theirs_opt, a, b, steps=5, schedule=None):
-    """Step both optimizers with the same random gradients: parameters and every state entry stay equal."""
+    """Step both optimizers with the same random gradients: parameters and
+    every state entry stay equal."""
     generator = torch.Generator().manual_seed(1)
     schedulers = [schedule(ours_opt), schedule(theirs_opt)] if schedule else []
     for t in range(steps):
-        for p, q in zip(a, b):
+        for p, q in zip(a, b, strict=True):
             p.grad = torch.randn(p.shape, generator=generator, dtype=p.dtype)
             q.grad = p.grad.clone()
         ours_opt.step()
         theirs_opt.step()
         for scheduler in schedulers:
             scheduler.step()
-        for p, q in zip(a, b):
+        for p, q in zip(a, b, strict=True):
             assert torch.equal(p, q), f"parameter at step {t}"
             assert ours_opt.state[p].keys() == theirs_opt.state[q].keys()
             for name, value in theirs_opt.state[q].items():
@@ -124,8 +132,9 @@ def assert_same_steps(ours_opt, theirs_opt, a, b, steps=5, schedule=None):
 
 @pytest.mark.parametrize("cls, kwargs", CONFIGS, ids=CONFIG_IDS)
 def test_complex_parameters_as_torch_optim(cls, kwargs):
-    """A complex parameter is updated as its real and imaginary parts (torch.view_as_real), as torch.optim
-    does: Adam's second moment is re^2 and im^2 per part, not the complex g * g."""
+    """A complex parameter is updated as its real and imaginary parts
+    (torch.view_as_real), as torch.optim does: Adam's second moment is re^2 and
+    im^2 per part, not the complex g * g."""
     for dtypes in (
         (torch.complex64, torch.complex64, torch.float32),
         (torch.complex128, torch.float64, torch.complex128),
@@ -164,8 +173,9 @@ NEWER_GROUP_KEYS = (
 
 @pytest.mark.parametrize("cls", PER_TENSOR + FLAT, ids=lambda c: c.__name__)
 def test_older_state_dict_loads_and_continues_as_in_torch_optim(cls):
-    """Without the newer group keys (each takes its constructor default: maximize becomes False, as in
-    torch.optim) and with a Python float ``step``: loading it continues with torch.optim's numbers."""
+    """Without the newer group keys (each takes its constructor default:
+    maximize becomes False, as in torch.optim) and with a Python float
+    ``step``: loading it continues with torch.optim's numbers."""
     runs = []
     for make in (
         lambda ps: ours(cls, ps, lr=0.05, maximize=True),
@@ -189,7 +199,7 @@ def test_older_state_dict_loads_and_continues_as_in_torch_optim(cls):
         for t in range(3, 6):
             backward_step(params, optimizer, t)
         runs.append(params)
-    for p, q in zip(*runs):
+    for p, q in zip(*runs, strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
@@ -197,7 +207,8 @@ def test_older_state_dict_loads_and_continues_as_in_torch_optim(cls):
 def test_adamw_keeps_decoupled_weight_decay_when_loading_an_adam_state_dict(
     cls,
 ):
-    """As torch.optim.AdamW: whatever the state dict says, AdamW decays decoupled."""
+    """As torch.optim.AdamW: whatever the state dict says, AdamW decays
+    decoupled."""
     params = make_params()
     state_dict = torch.optim.Adam(params, weight_decay=0.1).state_dict()
     optimizer = ours(cls, make_params())
@@ -236,7 +247,7 @@ def test_a_copy_of_a_flat_optimizer_steps_as_the_original(cls, how):
     for _ in range(2):
         train_step(model, optimizer)
         train_step(*copied)
-    for p, q in zip(model.parameters(), copied[0].parameters()):
+    for p, q in zip(model.parameters(), copied[0].parameters(), strict=True):
         assert torch.equal(p, q) and p.data_ptr() != q.data_ptr()
     torch.testing.assert_close(
         copied[1].state_dict(), optimizer.state_dict(), rtol=0, atol=0
@@ -290,7 +301,7 @@ def test_sparse_gradients_are_refused_before_any_work(cls):
 def test_sgd_without_momentum_keeps_no_state(cls):
     a, b = make_params(), make_params()
     optimizers = ours(cls, a, lr=0.1), torch.optim.SGD(b, lr=0.1)
-    for params, optimizer in zip((a, b), optimizers):
+    for params, optimizer in zip((a, b), optimizers, strict=True):
         for t in range(2):
             backward_step(params, optimizer, t)
     assert (
@@ -305,7 +316,8 @@ def test_sgd_without_momentum_keeps_no_state(cls):
 
 @pytest.mark.parametrize("cls, kwargs", CONFIGS, ids=CONFIG_IDS)
 def test_tensor_lr_as_torch_optim(cls, kwargs):
-    """A 0-d tensor lr (as LR schedulers use under torch.compile), changed in place by a scheduler."""
+    """A 0-d tensor lr (as LR schedulers use under torch.compile), changed in
+    place by a scheduler."""
     for dtype in (torch.float32, torch.float64):
         a, b = random_params((dtype,) * 3), random_params((dtype,) * 3)
         tensor_lr = {**kwargs, "lr": torch.tensor(kwargs["lr"])}
@@ -400,8 +412,9 @@ FLAGS = {
 
 @pytest.mark.parametrize("cls", PER_TENSOR, ids=lambda c: c.__name__)
 def test_arguments_and_defaults_as_torch_optim(cls):
-    """The same arguments (names, order, positional or keyword, defaults) and the same ``defaults``,
-    implementation flags included, so that code written for torch.optim can swap the class in."""
+    """The same arguments (names, order, positional or keyword, defaults) and
+    the same ``defaults``, implementation flags included, so that code written
+    for torch.optim can swap the class in."""
     assert arguments(cls) == arguments(theirs(cls))
     params = [torch.zeros(2, requires_grad=True)]
     assert cls(params).defaults == theirs(cls)(params).defaults

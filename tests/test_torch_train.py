@@ -1,5 +1,6 @@
-"""gdbook.torch.train: history, progress bar, divergence, argument checks, and checkpoints that
-survive SIGKILL, are locked by their run and refuse another run."""
+"""gdbook.torch.train: history, progress bar, divergence, argument checks, and
+checkpoints that survive SIGKILL, are locked by their run and refuse another
+run."""
 
 import io
 import os
@@ -15,13 +16,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import gdbook.torch as gt  # noqa: E402
-from gdbook.torch import checkpoint, rng, training  # noqa: E402
 from test_torch_optim import one_thread  # noqa: E402, F401  (an autouse fixture)
 from torch import nn  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+import gdbook.torch as gt  # noqa: E402
+from gdbook.torch import checkpoint, rng, training  # noqa: E402
+
 EPOCHS, BATCH = 8, 16
+MSE = nn.MSELoss()  # run()'s default loss function, one instance for all runs
 
 
 def problem():
@@ -31,7 +34,8 @@ def problem():
 
 
 def setup(optimizer=gt.Adam, hidden=16, scheduler=True, lr=0.02):
-    """A fresh model (with dropout, so the run draws from torch's RNG), optimizer and scheduler."""
+    """A fresh model (with dropout, so the run draws from torch's RNG),
+    optimizer and scheduler."""
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Linear(4, hidden),
@@ -54,7 +58,7 @@ def run(
     epochs=EPOCHS,
     path=None,
     optimizer=gt.Adam,
-    loss_fn=nn.MSELoss(),
+    loss_fn=MSE,
     data=None,
     batch_size=BATCH,
     **kwargs,
@@ -77,7 +81,9 @@ def assert_same(a, b):
     (model_a, history_a), (model_b, history_b) = a, b
     assert history_a == history_b
     for (name, x), y in zip(
-        model_a.state_dict().items(), model_b.state_dict().values()
+        model_a.state_dict().items(),
+        model_b.state_dict().values(),
+        strict=True,
     ):
         assert torch.equal(x, y), name
 
@@ -148,9 +154,10 @@ def epochs_saved(path):
 
 
 def test_a_run_killed_at_any_moment_resumes_bit_identically(tmp_path):
-    """SIGKILL a training process at a random moment after its second checkpoint (mid-epoch or
-    mid-save), resume the run: it ends bit-identical to a run never interrupted. While it runs, the
-    same run started beside it fails at once."""
+    """SIGKILL a training process at a random moment after its second
+    checkpoint (mid-epoch or mid-save), resume the run: it ends bit-identical
+    to a run never interrupted. While it runs, the same run started beside it
+    fails at once."""
     path = tmp_path / "run.pt"
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(Path(__file__).parent)]
@@ -178,7 +185,8 @@ def test_a_run_killed_at_any_moment_resumes_bit_identically(tmp_path):
 
 
 def corrupt(path):
-    """Ways a checkpoint file can be broken, each applied to a good one at ``path``."""
+    """Ways a checkpoint file can be broken, each applied to a good one at
+    ``path``."""
     good = path.read_bytes()
     return {
         "truncated": lambda: path.write_bytes(good[: len(good) // 2]),
@@ -223,11 +231,13 @@ def test_a_corrupt_checkpoint_is_an_error_not_a_restart(
         (dict(scheduler=False), "scheduler"),
         (
             dict(data=(problem()[0], problem()[1] + 1)),
-            r"data entry 1 is \(\(96,\), 'torch.float32', 'sha256:\w+'\) in the checkpoint but",
+            r"data entry 1 is \(\(96,\), 'torch.float32', 'sha256:\w+'\) in "
+            r"the checkpoint but",
         ),
         (
             dict(loss_fn=nn.MSELoss(reduction="sum")),
-            r"loss is \"MSELoss\(reduction='mean'\)\" in the checkpoint but \"MSELoss\(reduction='sum'\)\" in this",
+            r"loss is \"MSELoss\(reduction='mean'\)\" in the checkpoint but "
+            r"\"MSELoss\(reduction='sum'\)\" in this",
         ),
         (dict(loss_fn=nn.L1Loss()), r"but \"L1Loss\(reduction='mean'\)\""),
         (dict(epochs=1), "past epochs=1"),
@@ -250,7 +260,8 @@ def test_the_fingerprint_names_a_loss_function_by_its_qualified_name():
     )["loss"]
     assert (
         loss
-        == "test_the_fingerprint_names_a_loss_function_by_its_qualified_name.<locals>.half_mse"
+        == "test_the_fingerprint_names_a_loss_function_by_its_qualified_name"
+        ".<locals>.half_mse"
     )
 
 
@@ -275,7 +286,8 @@ def test_a_run_on_a_locked_checkpoint_fails_at_once(tmp_path):
 
 
 def linear_setup():
-    """Least squares by a linear model; full-batch GD at lr = 1.5 (above 2/L) grows the loss ~7x an epoch."""
+    """Least squares by a linear model; full-batch GD at lr = 1.5 (above 2/L)
+    grows the loss ~7x an epoch."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 1), nn.Flatten(0))
     return model, gt.SGD(
@@ -287,13 +299,14 @@ def linear_setup():
     )
 
 
-def test_divergence_stops_keeps_the_last_good_checkpoint_and_names_epoch_loss_and_lr(
+def test_divergence_stops_keeps_last_good_checkpoint_names_epoch_loss_and_lr(
     tmp_path,
 ):
     path = tmp_path / "run.pt"
     model, opt = linear_setup()
     message = (
-        r"^training diverged: the mean loss is \S+ at epoch \d+, more than 1e\+06 times the first "
+        r"^training diverged: the mean loss is \S+ at epoch \d+, more than "
+        r"1e\+06 times the first "
         r"epoch's \S+ \(lr=\[1.5, 0.1\]\); try a smaller learning rate$"
     )
     with pytest.raises(gt.DivergenceError, match=message) as error:
@@ -347,14 +360,16 @@ def test_an_unwritable_checkpoint_folder_is_refused_before_training(
     loss_fn, calls = counting(nn.MSELoss())
     with pytest.raises(
         OSError,
-        match=rf"cannot write the checkpoint run.pt in its folder: .*'{where}'",
+        match=r"cannot write the checkpoint run.pt in its folder: "
+        rf".*'{where}'",
     ):
         run(path=where / "run.pt", loss_fn=loss_fn)
     assert calls == []
 
 
 def tampered(contents):
-    """Ways to change a loaded checkpoint that keep it loadable, each applied to ``contents`` in place."""
+    """Ways to change a loaded checkpoint that keep it loadable, each applied
+    to ``contents`` in place."""
     return {
         "no model": lambda: contents.pop("model"),
         "model a list": lambda: contents.update(model=[1.0]),
@@ -415,7 +430,8 @@ def test_divergence_is_reported_with_epoch_and_step():
         (
             dict(data=(torch.zeros(5, 4), torch.zeros(5, 1))),
             ValueError,
-            r"data: targets of shape \(2, 1\) and the model's outputs of shape \(2,\) \(of the first 2 samples\) "
+            r"data: targets of shape \(2, 1\) and the model's outputs of "
+            r"shape \(2,\) \(of the first 2 samples\) "
             r"would broadcast to \(2, 2\)",
         ),
         (dict(checkpoint=3), TypeError, "checkpoint must be a path"),
@@ -436,7 +452,8 @@ def test_bad_arguments_are_named(kwargs, error, name):
 
 @pytest.mark.parametrize("classes", [2, 3])
 def test_class_labels_are_not_a_shape_mismatch(classes):
-    """Outputs (n, classes) and labels (n,) differ in shape on purpose: they do not broadcast to a matrix."""
+    """Outputs (n, classes) and labels (n,) differ in shape on purpose: they do
+    not broadcast to a matrix."""
     X, y = problem()
     model = nn.Linear(4, classes)
     gt.train(
@@ -450,8 +467,9 @@ def test_class_labels_are_not_a_shape_mismatch(classes):
 
 @pytest.mark.parametrize("progress", [True, False])
 def test_progress_bar_only_when_asked(monkeypatch, progress):
-    """With progress=True, train leaves ``disable`` to tqdm's default (so TQDM_DISABLE=1, set for the
-    test session, would hide it; this test enables it in its stead); otherwise it disables the bar."""
+    """With progress=True, train leaves ``disable`` to tqdm's default (so
+    TQDM_DISABLE=1, set for the test session, would hide it; this test enables
+    it in its stead); otherwise it disables the bar."""
     shown = io.StringIO()
     monkeypatch.setattr(
         training,

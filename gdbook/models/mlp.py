@@ -1,4 +1,5 @@
-"""A network with one hidden layer, as an objective over its flat weight vector, with backpropagation."""
+"""A network with one hidden layer, as an objective over its flat weight
+vector, with backpropagation."""
 
 from __future__ import annotations
 
@@ -10,20 +11,25 @@ from ..problems.finite_sum import sigmoid
 
 
 class MLP(Problem):
-    """A network with one hidden layer of h units, out(x) = w2^T act(W1^T x + b1) + b2, as an objective:
+    """A network with one hidden layer of h units, out(x) = w2^T act(W1^T
+    x + b1) + b2, as an objective:
 
     J(w) = (1/n) sum_i loss(out(x_i), y_i) + l2/2 ||w||^2,
 
-    with ``activation`` "tanh" or "relu" and ``loss`` "squared", 1/2 (out - y)^2 (regression), or "logistic",
-    log(1 + exp(out)) - y out (labels in {0, 1}, out is the logit). The flat parameter vector is
-    w = [W1.ravel(), b1, w2, b2], W1 of shape (d, h) in row-major order, b1 and w2 of length h, b2 a scalar:
-    dim = d h + 2 h + 1 (:meth:`unpack` splits it). The gradient is backpropagation (Rumelhart, Hinton &
-    Williams 1986): with Z = X W1 + b1, A = act(Z), r_i = d loss / d out_i (out_i - y_i, or sigma(out_i) - y_i)
-    and Delta = (r w2^T) * act'(Z), grad W1 = X^T Delta / n, grad b1 = mean of Delta's rows, grad w2 = A^T r / n,
-    grad b2 = mean r (plus l2 w). relu'(0) is taken as 0, as torch does.
+    with ``activation`` "tanh" or "relu" and ``loss`` "squared", 1/2
+    (out - y)^2 (regression), or "logistic", log(1 + exp(out)) - y out (labels
+    in {0, 1}, out is the logit). The flat parameter vector is w = [W1.ravel(),
+    b1, w2, b2], W1 of shape (d, h) in row-major order, b1 and w2 of length h,
+    b2 a scalar: dim = d h + 2 h + 1 (:meth:`unpack` splits it). The gradient
+    is backpropagation (Rumelhart, Hinton & Williams 1986): with Z = X W1 + b1,
+    A = act(Z), r_i = d loss / d out_i (out_i - y_i, or sigma(out_i) - y_i) and
+    Delta = (r w2^T) * act'(Z), grad W1 = X^T Delta / n, grad b1 = mean of
+    Delta's rows, grad w2 = A^T r / n, grad b2 = mean r (plus l2 w). relu'(0)
+    is taken as 0, as torch does.
 
-    J is not convex (permuting hidden units leaves it unchanged) and with relu not smooth: L, mu, x_star are
-    None. At w = 0 the hidden units receive no gradient, so start from :meth:`init`.
+    J is not convex (permuting hidden units leaves it unchanged) and with relu
+    not smooth: L, mu, x_star are None. At w = 0 the hidden units receive no
+    gradient, so start from :meth:`init`.
     """
 
     def __init__(
@@ -55,8 +61,9 @@ class MLP(Problem):
         self.dim = (self.n_features + 2) * self.hidden + 1
 
     def init(self, seed: int = 0) -> np.ndarray:
-        """Random starting weights: W1 ~ N(0, gain/d) with gain 1 for tanh (LeCun et al. 1998) and 2 for relu
-        (He et al. 2015), w2 ~ N(0, 1/h), zero biases; from ``numpy.random.default_rng(seed)``."""
+        """Random starting weights: W1 ~ N(0, gain/d) with gain 1 for tanh
+        (LeCun et al. 1998) and 2 for relu (He et al. 2015), w2 ~ N(0, 1/h),
+        zero biases; from ``numpy.random.default_rng(seed)``."""
         rng = np.random.default_rng(seed)
         gain = 2.0 if self.activation == "relu" else 1.0
         W1 = rng.normal(
@@ -68,7 +75,8 @@ class MLP(Problem):
         return np.concatenate([W1.ravel(), np.zeros(self.hidden), w2, [0.0]])
 
     def unpack(self, w) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """(W1, b1, w2, b2) of a flat parameter vector; W1, b1 and w2 are views of it, b2 a float."""
+        """(W1, b1, w2, b2) of a flat parameter vector; W1, b1 and w2 are views
+        of it, b2 a float."""
         w = self._point(w)
         d, h = self.n_features, self.hidden
         return (
@@ -79,7 +87,8 @@ class MLP(Problem):
         )
 
     def predict(self, w, X=None) -> np.ndarray:
-        """The network's output out(x) for each row of X (the training X by default): a logit for 'logistic'."""
+        """The network's output out(x) for each row of X (the training X by
+        default): a logit for 'logistic'."""
         return self._forward(
             self.unpack(w), self.X if X is None else np.asarray(X, dtype=float)
         )[2]
@@ -120,6 +129,8 @@ class MLP(Problem):
 
     def __repr__(self) -> str:
         return (
-            f"MLP(n_samples={self.n_samples}, n_features={self.n_features}, hidden={self.hidden}, "
-            f"activation={self.activation!r}, loss={self.loss!r}, l2={self.l2})"
+            f"MLP(n_samples={self.n_samples}, n_features={self.n_features}, "
+            f"hidden={self.hidden}, "
+            f"activation={self.activation!r}, loss={self.loss!r}, "
+            f"l2={self.l2})"
         )

@@ -1,4 +1,5 @@
-"""Robust linear regression with the Cauchy loss: smooth, bounded below, not convex."""
+"""Robust linear regression with the Cauchy loss: smooth, bounded below, not
+convex."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from ..problems.finite_sum import FiniteSum, rowdot
 
 
 class RobustRegression(FiniteSum):
-    """Linear regression with the Cauchy (Lorentzian) loss rho(r) = (s^2/2) log(1 + r^2/s^2), s = ``scale``:
+    """Linear regression with the Cauchy (Lorentzian) loss
+    rho(r) = (s^2/2) log(1 + r^2/s^2), s = ``scale``:
 
-    J(w) = (1/n) sum_i rho(x_i^T w - y_i),  grad J(w) = X^T psi(r) / n with psi(r) = r / (1 + r^2/s^2).
+    J(w) = (1/n) sum_i rho(x_i^T w - y_i),  grad J(w) = X^T psi(r) / n
+    with psi(r) = r / (1 + r^2/s^2).
 
-    Large residuals (outliers) pull on w with a force that fades like 1/r, so J is not convex:
-    rho''(r) = (1 - u)/(1 + u)^2 with u = r^2/s^2 lies in [-1/8, 1]. Hence J is L-smooth with
-    L = lambda_max(X^T X)/n (and L_i = ||x_i||^2), bounded below by 0, and may have several minima.
+    Large residuals (outliers) pull on w with a force that fades like 1/r, so J
+    is not convex: rho''(r) = (1 - u)/(1 + u)^2 with u = r^2/s^2 lies in [-1/8,
+    1]. Hence J is L-smooth with L = lambda_max(X^T X)/n (and L_i = ||x_i||^2),
+    bounded below by 0, and may have several minima.
     """
 
     def __init__(self, X, y, scale: float = 1.0):
@@ -49,4 +53,7 @@ class RobustRegression(FiniteSum):
         return X * self._psi(rowdot(X, W) - self.y[idx])[:, None]
 
     def __repr__(self) -> str:
-        return f"RobustRegression(n_samples={self.n_samples}, dim={self.dim}, scale={self.scale})"
+        return (
+            f"RobustRegression(n_samples={self.n_samples}, dim={self.dim}, "
+            f"scale={self.scale})"
+        )

@@ -9,21 +9,26 @@ from ..problems.finite_sum import FiniteSum
 
 
 def _softmax(Z):
-    """Row-wise softmax exp(z_a) / sum_b exp(z_b), shifted by the row maximum so it cannot overflow."""
+    """Row-wise softmax exp(z_a) / sum_b exp(z_b), shifted by the row maximum
+    so it cannot overflow."""
     E = np.exp(Z - Z.max(axis=-1, keepdims=True))
     return E / E.sum(axis=-1, keepdims=True)
 
 
 class SoftmaxRegression(FiniteSum):
-    """Multinomial logistic regression with k classes, labels y_i in {0, ..., k-1}:
+    """Multinomial logistic regression with k classes, labels
+    y_i in {0, ..., k-1}:
 
-    J(W) = -(1/n) sum_i log softmax(x_i^T W)_{y_i} + l2/2 ||W||^2,  grad J(W) = X^T (P - Y) / n + l2 W,
+    J(W) = -(1/n) sum_i log softmax(x_i^T W)_{y_i} + l2/2 ||W||^2,
+    grad J(W) = X^T (P - Y) / n + l2 W,
 
-    with P the matrix of predicted probabilities and Y the one-hot labels. The parameter vector is
-    w = W.ravel() with W of shape (d, k), so dim = d k. The Hessian is (1/n) sum_i (x_i x_i^T) kron
-    (diag(p_i) - p_i p_i^T) + l2 I; since diag(p) - p p^T has eigenvalues <= 1/2 (Gershgorin; Boehning 1992),
-    L = lambda_max(X^T X)/(2n) + l2 and L_i = ||x_i||^2 / 2 + l2. mu = l2: adding the same vector to every
-    column of W changes no prediction, so without l2 the loss is not strictly convex.
+    with P the matrix of predicted probabilities and Y the one-hot labels. The
+    parameter vector is w = W.ravel() with W of shape (d, k), so dim = d k. The
+    Hessian is (1/n) sum_i (x_i x_i^T) kron (diag(p_i) - p_i p_i^T) + l2 I;
+    since diag(p) - p p^T has eigenvalues <= 1/2 (Gershgorin; Boehning 1992),
+    L = lambda_max(X^T X)/(2n) + l2 and L_i = ||x_i||^2 / 2 + l2. mu = l2:
+    adding the same vector to every column of W changes no prediction, so
+    without l2 the loss is not strictly convex.
     """
 
     def __init__(self, X, y, n_classes: int | None = None, l2: float = 0.0):
@@ -38,7 +43,8 @@ class SoftmaxRegression(FiniteSum):
         self.n_classes = _validate.integer("n_classes", n_classes, low=2)
         if self.y.max() >= self.n_classes:
             raise ValueError(
-                f"y must hold labels below n_classes = {self.n_classes}, got {self.y.max()}"
+                f"y must hold labels below n_classes = {self.n_classes}, "
+                f"got {self.y.max()}"
             )
         self.n_features = self.X.shape[1]
         self.dim = self.n_features * self.n_classes
@@ -52,7 +58,8 @@ class SoftmaxRegression(FiniteSum):
         return self._point(w).reshape(self.n_features, self.n_classes)
 
     def predict_proba(self, w, X=None) -> np.ndarray:
-        """The (m, k) matrix of class probabilities softmax(X W) (the training X by default)."""
+        """The (m, k) matrix of class probabilities softmax(X W) (the training
+        X by default)."""
         return _softmax(
             (self.X if X is None else np.asarray(X, dtype=float))
             @ self.weights(w)
@@ -99,6 +106,7 @@ class SoftmaxRegression(FiniteSum):
 
     def __repr__(self) -> str:
         return (
-            f"SoftmaxRegression(n_samples={self.n_samples}, n_features={self.n_features}, "
+            f"SoftmaxRegression(n_samples={self.n_samples}, "
+            f"n_features={self.n_features}, "
             f"n_classes={self.n_classes}, l2={self.l2})"
         )

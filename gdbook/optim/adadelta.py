@@ -1,4 +1,5 @@
-"""Adadelta: steps whose units match x, from moving averages of squared gradients and squared steps."""
+"""Adadelta: steps whose units match x, from moving averages of squared
+gradients and squared steps."""
 
 from __future__ import annotations
 
@@ -11,18 +12,19 @@ from .base import LearningRate, Optimizer, regularized_gradient
 class Adadelta(Optimizer):
     r"""Adadelta, as in ``torch.optim.Adadelta``.
 
-    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), each step is
+    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), each
+    step is
 
         v  <- rho * v + (1 - rho) * d * d
         dx  = sqrt(u + eps) / sqrt(v + eps) * d
         u  <- rho * u + (1 - rho) * dx * dx
         x  <- x - lr * dx
 
-    The ratio of RMS(past steps) to RMS(gradients) gives the step the units of x, so the paper's
-    method has no learning rate (lr = 1, torch's default).
+    The ratio of RMS(past steps) to RMS(gradients) gives the step the units of
+    x, so the paper's method has no learning rate (lr = 1, torch's default).
 
-    Sources: Zeiler, "ADADELTA: An Adaptive Learning Rate Method" (arXiv:1212.5701, 2012);
-    the algorithm box of ``torch.optim.Adadelta``.
+    Sources: Zeiler, "ADADELTA: An Adaptive Learning Rate Method"
+    (arXiv:1212.5701, 2012); the algorithm box of ``torch.optim.Adadelta``.
     """
 
     def __init__(

@@ -1,4 +1,5 @@
-"""Adagrad: per-coordinate step sizes from the sum of all past squared gradients."""
+"""Adagrad: per-coordinate step sizes from the sum of all past squared
+gradients."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ from .base import LearningRate, Optimizer, regularized_gradient
 class Adagrad(Optimizer):
     r"""Adagrad, as in ``torch.optim.Adagrad``.
 
-    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), step t = 1, 2, ... is
+    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), step
+    t = 1, 2, ... is
 
         lr_t = lr / (1 + (t - 1) * lr_decay)
-        s    <- s + d * d                      (s starts at initial_accumulator_value)
+        s    <- s + d * d        (s starts at initial_accumulator_value)
         x    <- x - lr_t * d / (sqrt(s) + eps)
 
-    Coordinates with large past gradients take small steps, rarely-seen ones take large steps.
+    Coordinates with large past gradients take small steps, rarely-seen ones
+    take large steps.
 
-    Sources: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and Stochastic
-    Optimization" (JMLR 2011); the algorithm box of ``torch.optim.Adagrad``.
+    Sources: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online
+    Learning and Stochastic Optimization" (JMLR 2011); the algorithm box of
+    ``torch.optim.Adagrad``.
     """
 
     def __init__(

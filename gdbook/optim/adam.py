@@ -1,4 +1,5 @@
-"""Adam and AdamW: momentum on the gradient, divided by the root of a moving average of its square."""
+"""Adam and AdamW: momentum on the gradient, divided by the root of a moving
+average of its square."""
 
 from __future__ import annotations
 
@@ -9,20 +10,23 @@ from .base import LearningRate, Optimizer, regularized_gradient
 
 
 class Adam(Optimizer):
-    r"""Adam, as in ``torch.optim.Adam``; with ``amsgrad=True`` the AMSGrad variant.
+    r"""Adam, as in ``torch.optim.Adam``; with ``amsgrad=True`` the AMSGrad
+    variant.
 
-    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), step t = 1, 2, ... is
+    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), step
+    t = 1, 2, ... is
 
         m  <- beta1 * m + (1 - beta1) * d
         v  <- beta2 * v + (1 - beta2) * d * d
         v^ <- max(v^, v)    if amsgrad   (and v^ replaces v below)
         x  <- x - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-    The factors 1 - beta^t correct the bias of m and v towards their zero start.
+    The factors 1 - beta^t correct the bias of m and v towards their zero
+    start.
 
-    Sources: Kingma & Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015); Reddi, Kale &
-    Kumar, "On the Convergence of Adam and Beyond" (ICLR 2018) for AMSGrad; the algorithm box of
-    ``torch.optim.Adam``.
+    Sources: Kingma & Ba, "Adam: A Method for Stochastic Optimization" (ICLR
+    2015); Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond" (ICLR
+    2018) for AMSGrad; the algorithm box of ``torch.optim.Adam``.
     """
 
     def __init__(
@@ -59,7 +63,8 @@ class Adam(Optimizer):
     def _decay(
         self, x: np.ndarray, g: np.ndarray, lr: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Adam's weight decay is coupled: an L2 term in the gradient, so it is rescaled by v."""
+        """Adam's weight decay is coupled: an L2 term in the gradient, so it is
+        rescaled by v."""
         return x, regularized_gradient(x, g, self.weight_decay, self.maximize)
 
     def _update(self, x, g, state, lr):
@@ -87,11 +92,12 @@ class AdamW(Adam):
 
         x <- (1 - lr * weight_decay) * x
 
-    so every coordinate decays at the same rate, whatever its gradient history; with coupled (L2)
-    decay, Adam's division by sqrt(v) weakens the decay exactly where gradients are large.
+    so every coordinate decays at the same rate, whatever its gradient history;
+    with coupled (L2) decay, Adam's division by sqrt(v) weakens the decay
+    exactly where gradients are large.
 
-    Sources: Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (ICLR 2019); the algorithm
-    box of ``torch.optim.AdamW``.
+    Sources: Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (ICLR
+    2019); the algorithm box of ``torch.optim.AdamW``.
     """
 
     def __init__(
@@ -106,5 +112,6 @@ class AdamW(Adam):
         super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize)
 
     def _decay(self, x, g, lr):
-        """AdamW's weight decay is decoupled: x shrinks directly and the gradient is left as it is."""
+        """AdamW's weight decay is decoupled: x shrinks directly and the
+        gradient is left as it is."""
         return x * (1 - lr * self.weight_decay), (-g if self.maximize else g)

@@ -1,35 +1,39 @@
 """The functional optimizer protocol shared by every NumPy optimizer in gdbook.
 
-An optimizer is a value object holding hyper-parameters. It never mutates its inputs:
+An optimizer is a value object holding hyper-parameters. It never mutates its
+inputs:
 
     state = opt.init(x0)
     x, state = opt.step(x, g, state)    # g = gradient of f at x
 
-``state`` is a dict of NumPy arrays plus ``"step"``, the number of steps taken so far.
-``lr`` is a non-negative float or a schedule ``t -> lr`` (see :mod:`gdbook.schedules`),
-called with ``t = state["step"]``, i.e. ``t = 0`` for the first step.
+``state`` is a dict of NumPy arrays plus ``"step"``, the number of steps taken
+so far. ``lr`` is a non-negative float or a schedule ``t -> lr`` (see
+:mod:`gdbook.schedules`), called with ``t = state["step"]``, i.e. ``t = 0`` for
+the first step.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import _validate
 from .._parameters import ShowsParameters
 
-LearningRate = Union[float, Callable[[int], float]]
+LearningRate = float | Callable[[int], float]
 
 
 class Optimizer(ShowsParameters):
-    """Base class: validates inputs, evaluates the learning rate, delegates the arithmetic to ``_update``."""
+    """Base class: validates inputs, evaluates the learning rate, delegates the
+    arithmetic to ``_update``."""
 
     def __init__(self, lr: LearningRate):
         self.lr = lr if callable(lr) else _validate.real("lr", lr, low=0.0)
 
     def lr_at(self, t: int) -> float:
-        """The learning rate used by step ``t`` (0-based); a schedule's value is checked like a constant."""
+        """The learning rate used by step ``t`` (0-based); a schedule's value
+        is checked like a constant."""
         if not callable(self.lr):
             return self.lr
         return _validate.real(
@@ -42,12 +46,14 @@ class Optimizer(ShowsParameters):
         return {"step": 0, **self._init_state(x0)}
 
     def step(self, x, g, state: dict) -> tuple[np.ndarray, dict]:
-        """One update from ``x`` with gradient ``g``; returns the new point and a new state dict."""
+        """One update from ``x`` with gradient ``g``; returns the new point and
+        a new state dict."""
         x_new, new_state, _ = self.step_and_lr(x, g, state)
         return x_new, new_state
 
     def step_and_lr(self, x, g, state: dict) -> tuple[np.ndarray, dict, float]:
-        """:meth:`step`, also returning the learning rate it used (a schedule is evaluated once per step)."""
+        """:meth:`step`, also returning the learning rate it used (a schedule
+        is evaluated once per step)."""
         x = _validate.vector("x", x)
         g = _validate.same_shape("g", g, x)
         if not isinstance(state, dict) or "step" not in state:
@@ -62,7 +68,8 @@ class Optimizer(ShowsParameters):
         ):  # a state built for another x would broadcast silently
             if isinstance(value, np.ndarray) and value.shape != x.shape:
                 raise ValueError(
-                    f"state[{key!r}] has shape {value.shape} but x has shape {x.shape}: "
+                    f"state[{key!r}] has shape {value.shape} but x has "
+                    f"shape {x.shape}: "
                     "use the state that init(x0) returned for this problem"
                 )
         t = state["step"]
@@ -83,9 +90,11 @@ class Optimizer(ShowsParameters):
 def regularized_gradient(
     x: np.ndarray, g: np.ndarray, weight_decay: float, maximize: bool
 ) -> np.ndarray:
-    """The direction torch.optim feeds to its update rules: ``g`` (negated to maximize) plus the L2 term.
+    """The direction torch.optim feeds to its update rules: ``g`` (negated to
+    maximize) plus the L2 term.
 
-    Weight decay here is coupled: it adds ``weight_decay * x``, the gradient of ``weight_decay/2 * ||x||^2``.
+    Weight decay here is coupled: it adds ``weight_decay * x``, the gradient of
+    ``weight_decay/2 * ||x||^2``.
     """
     g = -g if maximize else g
     return g + weight_decay * x if weight_decay else g

@@ -1,4 +1,5 @@
-"""RMSprop: per-coordinate step sizes from an exponential moving average of squared gradients."""
+"""RMSprop: per-coordinate step sizes from an exponential moving average of
+squared gradients."""
 
 from __future__ import annotations
 
@@ -11,20 +12,24 @@ from .base import LearningRate, Optimizer, regularized_gradient
 class RMSprop(Optimizer):
     r"""RMSprop, as in ``torch.optim.RMSprop``.
 
-    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), each step is
+    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), each
+    step is
 
         v  <- alpha * v + (1 - alpha) * d * d
-        m  <- alpha * m + (1 - alpha) * d ,  s = sqrt(v - m * m) + eps     if centered
-                                             s = sqrt(v) + eps             otherwise
-        b  <- momentum * b + d / s ,  x <- x - lr * b                      if momentum > 0
-        x  <- x - lr * d / s                                               otherwise
+        m  <- alpha * m + (1 - alpha) * d
+        s  =  sqrt(v - m * m) + eps     if centered
+              sqrt(v) + eps             otherwise
+        b  <- momentum * b + d / s
+        x  <- x - lr * b                if momentum > 0
+              x - lr * d / s            otherwise
 
-    ``centered`` divides by an estimate of the gradient's standard deviation instead of its
-    root mean square.
+    ``centered`` divides by an estimate of the gradient's standard deviation
+    instead of its root mean square.
 
-    Sources: Tieleman & Hinton, Coursera "Neural Networks for Machine Learning", lecture 6.5 (2012);
-    Graves, "Generating Sequences With Recurrent Neural Networks" (2013) for the centered variant;
-    the algorithm box of ``torch.optim.RMSprop``.
+    Sources: Tieleman & Hinton, Coursera "Neural Networks for Machine
+    Learning", lecture 6.5 (2012); Graves, "Generating Sequences With Recurrent
+    Neural Networks" (2013) for the centered variant; the algorithm box of
+    ``torch.optim.RMSprop``.
     """
 
     def __init__(

@@ -1,4 +1,5 @@
-"""Stochastic gradient descent with optional heavy-ball or Nesterov momentum."""
+"""Stochastic gradient descent with optional heavy-ball or Nesterov
+momentum."""
 
 from __future__ import annotations
 
@@ -9,18 +10,21 @@ from .base import LearningRate, Optimizer, regularized_gradient
 
 
 class SGD(Optimizer):
-    r"""SGD, as in ``torch.optim.SGD``; plain gradient descent when given full gradients.
+    r"""SGD, as in ``torch.optim.SGD``; plain gradient descent when given full
+    gradients.
 
-    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``), momentum ``mu`` and
-    dampening ``tau``, step t = 1, 2, ... is
+    With ``d = g + weight_decay * x`` (``g`` negated when ``maximize``),
+    momentum ``mu`` and dampening ``tau``, step t = 1, 2, ... is
 
-        b_1 = d,   b_t = mu * b_{t-1} + (1 - tau) * d       (only if mu > 0; no dampening on b_1)
+        b_1 = d,   b_t = mu * b_{t-1} + (1 - tau) * d
+                   (only if mu > 0; no dampening on b_1)
         d  <- d + mu * b_t   if nesterov   else   b_t
         x  <- x - lr * d
 
-    Sources: Robbins & Monro (1951) for SGD; Polyak (1964) for heavy-ball momentum; Sutskever et al.,
-    "On the importance of initialization and momentum in deep learning" (ICML 2013) for this form of
-    Nesterov momentum; the algorithm box of ``torch.optim.SGD``.
+    Sources: Robbins & Monro (1951) for SGD; Polyak (1964) for heavy-ball
+    momentum; Sutskever et al., "On the importance of initialization and
+    momentum in deep learning" (ICML 2013) for this form of Nesterov momentum;
+    the algorithm box of ``torch.optim.SGD``.
     """
 
     def __init__(

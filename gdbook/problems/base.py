@@ -1,14 +1,17 @@
-"""The objective protocol used by gdbook's optimizers, `minimize`, theory checks and plots.
+"""The objective protocol used by gdbook's optimizers, `minimize`, theory
+checks and plots.
 
 A problem is a function f: R^dim -> R with
 
 * ``value(x)`` — f(x);
-* ``grad(x, idx=None)`` — the gradient; for a finite sum f = (1/n) sum_i f_i, ``idx`` (an array of sample
-  indices) gives the mini-batch estimate (1/|idx|) sum_{i in idx} grad f_i(x) (plus any regulariser);
+* ``grad(x, idx=None)`` — the gradient; for a finite sum f = (1/n) sum_i f_i,
+  ``idx`` (an array of sample indices) gives the mini-batch estimate (1/|idx|)
+  sum_{i in idx} grad f_i(x) (plus any regulariser);
 * ``hessian(x)`` where defined;
-* known constants, ``None`` where unknown: ``L`` (smoothness: ||grad f(x) - grad f(y)|| <= L ||x - y||),
-  ``mu`` (strong convexity), ``x_star`` (a minimiser), ``f_star`` (the minimum), ``n_samples`` (n for a
-  finite sum, else None).
+* known constants, ``None`` where unknown: ``L`` (smoothness: ||grad
+  f(x) - grad f(y)|| <= L ||x - y||), ``mu`` (strong convexity), ``x_star`` (a
+  minimiser), ``f_star`` (the minimum), ``n_samples`` (n for a finite sum, else
+  None).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from .. import _validate
 
 
 class Problem:
-    """Base class: argument checks and defaults; subclasses implement ``_value``, ``_grad`` and ``_hessian``."""
+    """Base class: argument checks and defaults; subclasses implement
+    ``_value``, ``_grad`` and ``_hessian``."""
 
     dim: int
     L: float | None = None
@@ -33,7 +37,8 @@ class Problem:
         return float(self._value(self._point(x)))
 
     def values(self, points) -> np.ndarray:
-        """f at each row of ``points`` (shape (m, dim)), e.g. a grid for a contour plot."""
+        """f at each row of ``points`` (shape (m, dim)), e.g. a grid for a
+        contour plot."""
         points = np.asarray(points, dtype=float)
         if points.ndim != 2 or points.shape[1] != self.dim:
             raise ValueError(
@@ -42,13 +47,15 @@ class Problem:
         return np.array([self._value(p) for p in points], dtype=float)
 
     def grad(self, x, idx=None) -> np.ndarray:
-        """The gradient at ``x``; with ``idx``, the mini-batch gradient over those samples."""
+        """The gradient at ``x``; with ``idx``, the mini-batch gradient over
+        those samples."""
         x = self._point(x)
         if idx is None:
             return self._grad(x)
         if self.n_samples is None:
             raise ValueError(
-                f"idx is only allowed for finite-sum problems; {type(self).__name__} has no samples"
+                "idx is only allowed for finite-sum problems; "
+                f"{type(self).__name__} has no samples"
             )
         return self._batch_grad(
             x, _validate.indices("idx", idx, self.n_samples)
@@ -85,8 +92,8 @@ class Problem:
 
 
 class Wrapper:
-    """A problem around another one, ``self.problem``: what it does not define itself (X, y, predict, ...) is
-    the wrapped problem's."""
+    """A problem around another one, ``self.problem``: what it does not define
+    itself (X, y, predict, ...) is the wrapped problem's."""
 
     def __getattr__(self, name):
         if name == "problem":  # not set yet: no recursion while unpickling

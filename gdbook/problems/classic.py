@@ -1,4 +1,5 @@
-"""Classic non-convex test functions of optimisation, with analytic gradients and Hessians."""
+"""Classic non-convex test functions of optimisation, with analytic gradients
+and Hessians."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from .base import Problem
 
 
 class Rosenbrock(Problem):
-    """The chained Rosenbrock function f(x) = sum_{i<d} [b (x_{i+1} - x_i^2)^2 + (a - x_i)^2].
+    """The chained Rosenbrock function f(x) = sum_{i<d} [b
+    (x_{i+1} - x_i^2)^2 + (a - x_i)^2].
 
-    A curved, narrow valley (Rosenbrock 1960). For d = 2 the minimiser is (a, a^2); for a = 1 it is the
-    all-ones vector in any dimension; f* = 0 in both cases.
+    A curved, narrow valley (Rosenbrock 1960). For d = 2 the minimiser is (a,
+    a^2); for a = 1 it is the all-ones vector in any dimension; f* = 0 in both
+    cases.
     """
 
     def __init__(self, a: float = 1.0, b: float = 100.0, dim: int = 2):
@@ -51,10 +54,11 @@ class Rosenbrock(Problem):
 
 
 class Himmelblau(Problem):
-    """f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2: four minima with f* = 0, listed in ``minima``.
+    """f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2: four minima with f* = 0,
+    listed in ``minima``.
 
-    Himmelblau (1972). With several minimisers, ``x_star`` is None; which one gradient descent finds
-    depends on where it starts.
+    Himmelblau (1972). With several minimisers, ``x_star`` is None; which one
+    gradient descent finds depends on where it starts.
     """
 
     dim = 2
@@ -87,9 +91,11 @@ class Himmelblau(Problem):
 
 
 class Beale(Problem):
-    """f(x, y) = sum_{k=1}^{3} (c_k - x + x y^k)^2 with c = (1.5, 2.25, 2.625); x* = (3, 1/2), f* = 0.
+    """f(x, y) = sum_{k=1}^{3} (c_k - x + x y^k)^2 with c = (1.5, 2.25, 2.625);
+    x* = (3, 1/2), f* = 0.
 
-    Beale (1958): flat plateaus and steep walls, a hard case for a fixed learning rate.
+    Beale (1958): flat plateaus and steep walls, a hard case for a fixed
+    learning rate.
     """
 
     dim = 2

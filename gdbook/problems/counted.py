@@ -1,8 +1,10 @@
-"""A problem whose evaluations are counted, and whose latest value and gradient are kept.
+"""A problem whose evaluations are counted, and whose latest value and gradient
+are kept.
 
-:func:`gdbook.minimize` wraps every problem in one, so that the counts ``nfev, njev, nhev`` of its result are
-those of any method, and a point that a line search evaluated is not evaluated again when the loop records
-it (scipy.optimize does the same with its ``ScalarFunction``).
+:func:`gdbook.minimize` wraps every problem in one, so that the counts
+``nfev, njev, nhev`` of its result are those of any method, and a point that a
+line search evaluated is not evaluated again when the loop records it
+(scipy.optimize does the same with its ``ScalarFunction``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from .base import Wrapper
 
 
 class Counted(Wrapper):
-    """``problem`` with the calls of value, grad and hessian counted; f and the full gradient at the latest
-    point asked for are kept, and a second request for the same point is answered without evaluating.
-    Mini-batch gradients and Hessians are always evaluated. Other attributes are the problem's.
+    """``problem`` with the calls of value, grad and hessian counted; f and the
+    full gradient at the latest point asked for are kept, and a second request
+    for the same point is answered without evaluating. Mini-batch gradients and
+    Hessians are always evaluated. Other attributes are the problem's.
     """
 
     def __init__(self, problem):
@@ -25,7 +28,8 @@ class Counted(Wrapper):
             and callable(getattr(problem, "grad", None))
         ):
             raise TypeError(
-                f"problem must have value(x) and grad(x) methods, got {type(problem).__name__}"
+                "problem must have value(x) and grad(x) methods, got "
+                f"{type(problem).__name__}"
             )
         self.problem = problem
         self.nfev = self.njev = self.nhev = 0
@@ -35,7 +39,8 @@ class Counted(Wrapper):
         )  # (point, what was computed there)
 
     def value(self, x) -> float:
-        """f(x), evaluated unless x is the latest point whose value was asked for."""
+        """f(x), evaluated unless x is the latest point whose value was asked
+        for."""
         point, f = self._value_at
         if point is not None and np.array_equal(point, x):
             return f
@@ -45,7 +50,8 @@ class Counted(Wrapper):
         return f
 
     def grad(self, x, idx=None) -> np.ndarray:
-        """grad f(x) (cached as :meth:`value` is), or the mini-batch gradient over ``idx`` (never cached)."""
+        """grad f(x) (cached as :meth:`value` is), or the mini-batch gradient
+        over ``idx`` (never cached)."""
         if idx is not None:
             self.njev += 1
             return _validate.same_shape(
@@ -64,4 +70,7 @@ class Counted(Wrapper):
         return self.problem.hessian(x)
 
     def __repr__(self) -> str:
-        return f"Counted({self.problem!r}, nfev={self.nfev}, njev={self.njev}, nhev={self.nhev})"
+        return (
+            f"Counted({self.problem!r}, nfev={self.nfev}, njev={self.njev}, "
+            f"nhev={self.nhev})"
+        )

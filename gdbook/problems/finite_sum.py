@@ -1,8 +1,11 @@
-"""Empirical risks f(w) = (1/n) sum_i loss(x_i^T w, y_i) + l2/2 ||w||^2: the problems of machine learning.
+"""Empirical risks f(w) = (1/n) sum_i loss(x_i^T w, y_i) + l2/2 ||w||^2: the
+problems of machine learning.
 
-Each is a finite sum, so ``grad(w, idx)`` gives the mini-batch gradient used by stochastic gradient descent,
-and ``sample_grads(W, idx)`` the gradients of single terms f_i for many runs at once, with ``L_max`` =
-max_i L_i, a smoothness constant valid for every f_i (the step-size condition of the SGD theorems).
+Each is a finite sum, so ``grad(w, idx)`` gives the mini-batch gradient used by
+stochastic gradient descent, and ``sample_grads(W, idx)`` the gradients of
+single terms f_i for many runs at once, with ``L_max`` = max_i L_i, a
+smoothness constant valid for every f_i (the step-size condition of the SGD
+theorems).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from .base import Problem
 
 
 def sigmoid(z):
-    """sigma(z) = 1 / (1 + exp(-z)), computed without overflow for large |z|."""
+    """sigma(z) = 1 / (1 + exp(-z)), computed without overflow for large
+    |z|."""
     return np.exp(-np.logaddexp(0.0, -z))
 
 
@@ -24,9 +28,11 @@ def rowdot(A, B):
 
 
 class FiniteSum(Problem):
-    """f = (1/n) sum_i f_i over the rows of a data set (X, y), plus l2/2 ||w||^2.
+    """f = (1/n) sum_i f_i over the rows of a data set (X, y), plus l2/2
+    ||w||^2.
 
-    Subclasses implement ``_value``, ``_batch_grad`` and, for SGD runs in lockstep, ``_sample_grads``.
+    Subclasses implement ``_value``, ``_batch_grad`` and, for SGD runs in
+    lockstep, ``_sample_grads``.
     """
 
     L_max: float | None = None
@@ -37,7 +43,8 @@ class FiniteSum(Problem):
         self.n_samples, self.dim = self.X.shape
 
     def sample_grads(self, W, idx) -> np.ndarray:
-        """Row r of the result is grad f_{idx[r]}(W[r]); W has shape (runs, dim), idx shape (runs,)."""
+        """Row r of the result is grad f_{idx[r]}(W[r]); W has shape (runs,
+        dim), idx shape (runs,)."""
         W = np.asarray(W, dtype=float)
         if W.ndim != 2 or W.shape[1] != self.dim:
             raise ValueError(
@@ -62,21 +69,26 @@ class FiniteSum(Problem):
             gram = self.X.T @ self.X / self.n_samples
         if not np.all(np.isfinite(gram)):
             raise ValueError(
-                "X is too large: X^T X / n overflows float64; scale the features down"
+                "X is too large: X^T X / n overflows float64; scale the "
+                "features down"
             )
         return scale * np.linalg.eigvalsh(gram) + self.l2
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"
+        return (
+            f"{type(self).__name__}(n_samples={self.n_samples}, "
+            f"dim={self.dim}, l2={self.l2})"
+        )
 
 
 class LeastSquares(FiniteSum):
     """f(w) = 1/(2n) ||X w - y||^2 + l2/2 ||w||^2.
 
-    grad f(w) = X^T (X w - y) / n + l2 w, Hessian H = X^T X / n + l2 I, so L = lambda_max(H) and
-    mu = lambda_min(H); w* solves the normal equations H w = X^T y / n. As a finite sum,
-    f_i(w) = 1/2 (x_i^T w - y_i)^2 + l2/2 ||w||^2 with L_i = ||x_i||^2 + l2. Other conventions
-    c ||X w - y||^2 (1/n, 1/2, 1) are :class:`~gdbook.problems.Scaled` copies of this one.
+    grad f(w) = X^T (X w - y) / n + l2 w, Hessian H = X^T X / n + l2 I, so
+    L = lambda_max(H) and mu = lambda_min(H); w* solves the normal equations H
+    w = X^T y / n. As a finite sum, f_i(w) = 1/2 (x_i^T w - y_i)^2 + l2/2
+    ||w||^2 with L_i = ||x_i||^2 + l2. Other conventions c ||X w - y||^2 (1/n,
+    1/2, 1) are :class:`~gdbook.problems.Scaled` copies of this one.
     """
 
     def __init__(self, X, y, l2: float = 0.0):
@@ -119,10 +131,12 @@ class Logistic(FiniteSum):
     """Logistic regression with labels y in {0, 1}:
 
     f(w) = (1/n) sum_i [log(1 + exp(x_i^T w)) - y_i x_i^T w] + l2/2 ||w||^2,
-    grad f(w) = X^T (sigma(X w) - y) / n + l2 w,  Hessian X^T diag(s (1 - s)) X / n + l2 I with s = sigma(X w).
+    grad f(w) = X^T (sigma(X w) - y) / n + l2 w,
+    Hessian X^T diag(s (1 - s)) X / n + l2 I with s = sigma(X w).
 
-    Since s (1 - s) <= 1/4, L = lambda_max(X^T X)/(4n) + l2; mu = l2 (the loss alone is not strongly convex),
-    and L_i = ||x_i||^2 / 4 + l2. The minimiser has no closed form: x_star and f_star are None.
+    Since s (1 - s) <= 1/4, L = lambda_max(X^T X)/(4n) + l2; mu = l2 (the loss
+    alone is not strongly convex), and L_i = ||x_i||^2 / 4 + l2. The minimiser
+    has no closed form: x_star and f_star are None.
     """
 
     def __init__(self, X, y, l2: float = 0.0):
@@ -134,7 +148,8 @@ class Logistic(FiniteSum):
         self.L_max = float(np.max(np.sum(self.X**2, axis=1))) / 4 + self.l2
 
     def predict_proba(self, w, X=None) -> np.ndarray:
-        """P(y = 1 | x) = sigma(x^T w) for each row of X (the training X by default)."""
+        """P(y = 1 | x) = sigma(x^T w) for each row of X (the training X by
+        default)."""
         return sigmoid(
             (self.X if X is None else np.asarray(X, dtype=float))
             @ self._point(w)

@@ -1,4 +1,5 @@
-"""Convex quadratics f(x) = 1/2 x^T A x - b^T x + c, the model problem of every convergence proof."""
+"""Convex quadratics f(x) = 1/2 x^T A x - b^T x + c, the model problem of every
+convergence proof."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from .base import Problem
 class Quadratic(Problem):
     """f(x) = 1/2 x^T A x - b^T x + c with A symmetric positive semi-definite.
 
-    grad f(x) = A x - b, Hessian A, L = lambda_max(A), mu = lambda_min(A); if mu > 0 the minimiser is
-    x* = A^{-1} b with f* = c - 1/2 b^T A^{-1} b, and f is evaluated as f* + 1/2 (x - x*)^T A (x - x*):
-    the same number, but accurate to round-off in f - f* rather than in f, so that gaps far below
+    grad f(x) = A x - b, Hessian A, L = lambda_max(A), mu = lambda_min(A); if
+    mu > 0 the minimiser is x* = A^{-1} b with f* = c - 1/2 b^T A^{-1} b, and f
+    is evaluated as f* + 1/2 (x - x*)^T A (x - x*): the same number, but
+    accurate to round-off in f - f* rather than in f, so that gaps far below
     eps |f*| can be measured.
     """
 
     def __init__(self, A, b=None, c: float = 0.0):
         if np.iscomplexobj(A):
             raise TypeError(
-                "A must be real; got complex values (their imaginary parts would be dropped)"
+                "A must be real; got complex values (their imaginary parts "
+                "would be dropped)"
             )
         A = np.atleast_2d(np.asarray(A, dtype=float))
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
@@ -45,7 +48,8 @@ class Quadratic(Problem):
         tol = 1e-12 * max(abs(eigenvalues[-1]), 1.0)
         if eigenvalues[0] < -tol:
             raise ValueError(
-                f"A must be positive semi-definite, its smallest eigenvalue is {eigenvalues[0]:.3g}"
+                "A must be positive semi-definite, its smallest eigenvalue "
+                f"is {eigenvalues[0]:.3g}"
             )
         self.eigenvalues = np.clip(eigenvalues, 0.0, None)
         self.L = float(self.eigenvalues[-1])
@@ -57,11 +61,12 @@ class Quadratic(Problem):
     @classmethod
     def random(
         cls, dim: int, kappa: float, seed: int | None = None, mu: float = 1.0
-    ) -> "Quadratic":
-        """A random quadratic with eigenvalues log-spaced in [mu, kappa * mu], so L/mu = kappa exactly.
+    ) -> Quadratic:
+        """A random quadratic with eigenvalues log-spaced in [mu, kappa * mu],
+        so L/mu = kappa exactly.
 
-        A = Q diag(lambda) Q^T with Q a Haar-random orthogonal matrix; b ~ N(0, I); all drawn from
-        ``numpy.random.default_rng(seed)``.
+        A = Q diag(lambda) Q^T with Q a Haar-random orthogonal matrix; b ~ N(0,
+        I); all drawn from ``numpy.random.default_rng(seed)``.
         """
         dim = _validate.integer("dim", dim, low=1)
         kappa = _validate.real("kappa", kappa, low=1.0)

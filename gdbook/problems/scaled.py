@@ -1,8 +1,10 @@
-"""c f: a problem multiplied by a nonzero constant, for loss conventions and for maximisation.
+"""c f: a problem multiplied by a nonzero constant, for loss conventions and
+for maximisation.
 
-Textbooks write the least-squares loss as c ||X w - y||^2 with c = 1/(2n), 1/n, 1/2 or 1: the same
-minimiser, but gradients, Hessians and so L, mu and the stable learning rates lr < 2/L scale with c.
-``Scaled(LeastSquares(X, y), 2)`` is the 1/n convention (LeastSquares is 1/(2n)); ``Scaled(f, -1)`` turns
+Textbooks write the least-squares loss as c ||X w - y||^2 with c = 1/(2n), 1/n,
+1/2 or 1: the same minimiser, but gradients, Hessians and so L, mu and the
+stable learning rates lr < 2/L scale with c. ``Scaled(LeastSquares(X, y), 2)``
+is the 1/n convention (LeastSquares is 1/(2n)); ``Scaled(f, -1)`` turns
 gradient ascent on f into gradient descent on -f.
 """
 
@@ -15,11 +17,13 @@ from .base import Problem, Wrapper
 
 
 class Scaled(Wrapper, Problem):
-    """c f for a problem f and a real c != 0: value, gradient (mini-batches and per-sample too), Hessian times c.
+    """c f for a problem f and a real c != 0: value, gradient (mini-batches and
+    per-sample too), Hessian times c.
 
-    For c > 0 the minimisers are f's: x_star is kept and L, mu, L_max and f_star are multiplied by c. For
-    c < 0 the smoothness constants become |c| L and |c| L_max, while mu, x_star and f_star are not carried
-    over (a minimiser of f maximises c f).
+    For c > 0 the minimisers are f's: x_star is kept and L, mu, L_max and
+    f_star are multiplied by c. For c < 0 the smoothness constants become |c| L
+    and |c| L_max, while mu, x_star and f_star are not carried over (a
+    minimiser of f maximises c f).
     """
 
     def __init__(self, problem, factor: float):
@@ -28,7 +32,8 @@ class Scaled(Wrapper, Problem):
             and callable(getattr(problem, "grad", None))
         ):
             raise TypeError(
-                f"problem must have value(x) and grad(x) methods, got {type(problem).__name__}"
+                "problem must have value(x) and grad(x) methods, got "
+                f"{type(problem).__name__}"
             )
         factor = _validate.real("factor", factor)
         if factor == 0:
@@ -46,12 +51,14 @@ class Scaled(Wrapper, Problem):
             self.x_star = getattr(problem, "x_star", None)
 
     def _scaled(self, name: str) -> float | None:
-        """|c| times the wrapped problem's constant ``name``, or None where it is unknown."""
+        """|c| times the wrapped problem's constant ``name``, or None where it
+        is unknown."""
         value = getattr(self.problem, name, None)
         return None if value is None else abs(self.factor) * value
 
     def sample_grads(self, W, idx) -> np.ndarray:
-        """c grad f_{idx[r]}(W[r]) for each row r (see :meth:`FiniteSum.sample_grads`)."""
+        """c grad f_{idx[r]}(W[r]) for each row r (see
+        :meth:`FiniteSum.sample_grads`)."""
         return self.factor * self.problem.sample_grads(W, idx)
 
     def _value(self, x):

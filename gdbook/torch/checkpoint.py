@@ -1,12 +1,15 @@
-"""Checkpoints that survive a kill at any moment, refuse to be loaded into the wrong run, and have one writer.
+"""Checkpoints that survive a kill at any moment, refuse to be loaded into the
+wrong run, and have one writer.
 
-``save`` writes to a temporary file of its own in the same folder (``<path>.<random>.tmp``), flushes and
-fsyncs it, then renames it over ``path`` (``os.replace`` is atomic), so ``path`` always holds either the
-previous checkpoint or the new one, never a half-written file, whoever reads it and however many write it.
-``load`` checks the format tag, the format version and a fingerprint of the run (model, optimizer, data,
-loss), and raises :class:`CheckpointError` naming the file and what differs, never silently starting over.
-``lock`` makes a training run the only writer of its checkpoint: a second run on the same path fails at
-once, naming the process that holds it.
+``save`` writes to a temporary file of its own in the same folder
+(``<path>.<random>.tmp``), flushes and fsyncs it, then renames it over ``path``
+(``os.replace`` is atomic), so ``path`` always holds either the previous
+checkpoint or the new one, never a half-written file, whoever reads it and
+however many write it. ``load`` checks the format tag, the format version and a
+fingerprint of the run (model, optimizer, data, loss), and raises
+:class:`CheckpointError` naming the file and what differs, never silently
+starting over. ``lock`` makes a training run the only writer of its checkpoint:
+a second run on the same path fails at once, naming the process that holds it.
 """
 
 from __future__ import annotations
@@ -26,19 +29,26 @@ except ImportError:  # Windows
     fcntl = None
 
 FORMAT = "gdbook.torch.checkpoint"
-VERSION = 2  # 2: the fingerprint holds the data's content hash, the loss function and the scheduler
+# 2: the fingerprint holds the data's content hash, the loss function and the
+# scheduler
+VERSION = 2
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be read, that was written by a different run, or that another run holds."""
+    """A checkpoint that cannot be read, that was written by a different run,
+    or that another run holds."""
 
 
 def save(path: str | os.PathLike, fingerprint: dict, **contents) -> None:
-    """Atomically write ``contents`` with ``fingerprint``, the format tag and the version to ``path``.
+    """Atomically write ``contents`` with ``fingerprint``, the format tag and
+    the version to ``path``.
 
-    A failed write (a full disk) removes its temporary file and raises ``OSError`` naming ``path``."""
+    A failed write (a full disk) removes its temporary file and raises
+    ``OSError`` naming ``path``."""
     path = Path(path)
-    data = io.BytesIO()  # serialised first: torch.save would turn a failed write into a RuntimeError
+    # serialised first: torch.save would turn a failed write into a
+    # RuntimeError
+    data = io.BytesIO()
     torch.save(
         {
             "format": FORMAT,
@@ -78,14 +88,16 @@ def save(path: str | os.PathLike, fingerprint: dict, **contents) -> None:
 
 
 def load(path: str | os.PathLike, fingerprint: dict) -> dict:
-    """The contents saved at ``path``, after checking that they belong to a run with ``fingerprint``."""
+    """The contents saved at ``path``, after checking that they belong to a run
+    with ``fingerprint``."""
     try:
         contents = torch.load(path, map_location="cpu", weights_only=True)
     except (
         Exception
     ) as err:  # torch raises many types for a truncated or foreign file
         raise CheckpointError(
-            f"{path}: cannot be read as a checkpoint ({type(err).__name__}: {err})"
+            f"{path}: cannot be read as a checkpoint ({type(err).__name__}: "
+            f"{err})"
         ) from err
     if not isinstance(contents, dict) or contents.get("format") != FORMAT:
         raise CheckpointError(
@@ -99,39 +111,52 @@ def load(path: str | os.PathLike, fingerprint: dict) -> dict:
     saved = contents.get("fingerprint")
     if not isinstance(saved, dict):
         raise CheckpointError(
-            f"{path}: damaged checkpoint (its fingerprint is a {type(saved).__name__}, "
+            f"{path}: damaged checkpoint (its fingerprint is a "
+            f"{type(saved).__name__}, "
             "not a dict)"
         )
     for key, expected in fingerprint.items():
         if saved.get(key) != expected:
             raise CheckpointError(
-                f"{path}: written by a different run: {key} {_difference(saved.get(key), expected)}"
+                f"{path}: written by a different run: {key} "
+                f"{_difference(saved.get(key), expected)}"
             )
     return contents
 
 
 def _difference(saved, expected) -> str:
-    """Where ``saved`` and ``expected`` differ, in words (the first differing entry of two lists)."""
+    """Where ``saved`` and ``expected`` differ, in words (the first differing
+    entry of two lists)."""
     if (
         isinstance(saved, (list, tuple))
         and isinstance(expected, (list, tuple))
         and len(saved) == len(expected)
     ):
-        i = next(i for i, (a, b) in enumerate(zip(saved, expected)) if a != b)
+        i = next(
+            i
+            for i, (a, b) in enumerate(zip(saved, expected, strict=True))
+            if a != b
+        )
         saved, expected = saved[i], expected[i]
-        return f"entry {i} is {saved!r} in the checkpoint but {expected!r} in this run"
+        return (
+            f"entry {i} is {saved!r} in the checkpoint but {expected!r} in "
+            "this run"
+        )
     return f"is {saved!r} in the checkpoint but {expected!r} in this run"
 
 
 @contextlib.contextmanager
 def lock(path: str | os.PathLike):
-    """Hold ``path`` for one run: the lock file ``<path>.lock`` holds this process's id, and another
-    ``lock(path)``, in any process, raises :class:`CheckpointError` naming that id while this one lasts.
+    """Hold ``path`` for one run: the lock file ``<path>.lock`` holds this
+    process's id, and another ``lock(path)``, in any process, raises
+    :class:`CheckpointError` naming that id while this one lasts.
 
-    Taken first, it also proves that the folder can be written to (else ``OSError`` naming it), and,
-    as no other writer can be running, it removes the temporary files of writers that were killed.
-    With ``fcntl`` (POSIX) the lock is ``flock``, which the system releases when its holder dies. Without
-    it (Windows), the lock is the file's existence: one left by a killed run must be deleted by hand.
+    Taken first, it also proves that the folder can be written to (else
+    ``OSError`` naming it), and, as no other writer can be running, it removes
+    the temporary files of writers that were killed. With ``fcntl`` (POSIX) the
+    lock is ``flock``, which the system releases when its holder dies. Without
+    it (Windows), the lock is the file's existence: one left by a killed run
+    must be deleted by hand.
     """
     path = Path(path)
     lock_path = path.with_name(path.name + ".lock")
@@ -164,7 +189,8 @@ def _acquire(path: Path, lock_path: Path) -> int:
         except OSError as err:
             raise OSError(
                 err.errno,
-                f"cannot write the checkpoint {path.name} in its folder: {err.strerror}",
+                f"cannot write the checkpoint {path.name} in its folder: "
+                f"{err.strerror}",
                 str(path.parent),
             ) from err
         if fcntl is None:
@@ -179,13 +205,14 @@ def _acquire(path: Path, lock_path: Path) -> int:
                 return descriptor
         except FileNotFoundError:
             pass
-        os.close(
-            descriptor
-        )  # the holder removed the file between our open and flock: lock the new one
+        # the holder removed the file between our open and flock: lock the new
+        # one
+        os.close(descriptor)
 
 
 def _held(path: Path, lock_path: Path, advice: str = "") -> CheckpointError:
-    """The error for ``path`` locked by another run, naming its process id as ``lock_path`` records it."""
+    """The error for ``path`` locked by another run, naming its process id as
+    ``lock_path`` records it."""
     try:
         pid = lock_path.read_text().strip() or "unknown"
     except OSError:
@@ -202,6 +229,8 @@ def _release(descriptor: int, lock_path: Path) -> None:
     ):  # the file is the lock, and Windows cannot remove an open file
         os.close(descriptor)
         lock_path.unlink(missing_ok=True)
-    else:  # removed while still locked, so that whoever locks next locks a file that stays
+    # removed while still locked, so that whoever locks next locks a file that
+    # stays
+    else:
         lock_path.unlink(missing_ok=True)
         os.close(descriptor)

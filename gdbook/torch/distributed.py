@@ -30,6 +30,7 @@ import queue
 import time
 import traceback
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -43,7 +44,8 @@ class WorkerError(RuntimeError):
 
 def _worker(fn, rank, world_size, port, timeout, args, results):
     """Join the process group through the parent's store, run ``fn``, and
-    report ("ok", result) or ("error", traceback) for this rank."""
+    report ("ok", result, time) or ("error", traceback, time) for this rank
+    (the time tells the parent which failure came first)."""
     try:
         store = dist.TCPStore(
             HOST,
@@ -60,9 +62,9 @@ def _worker(fn, rank, world_size, port, timeout, args, results):
             timeout=datetime.timedelta(seconds=timeout),
         )
         torch.set_num_threads(1)  # one core per worker, as torchrun does
-        outcome = ("ok", fn(rank, world_size, *args))
+        outcome = ("ok", fn(rank, world_size, *args), time.time())
     except BaseException:  # reported to the parent, which raises it
-        outcome = ("error", traceback.format_exc())
+        outcome = ("error", traceback.format_exc(), time.time())
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -142,9 +144,12 @@ def launch(fn, world_size: int, *args, port=None, timeout: float = 120.0):
             if worker.is_alive():
                 worker.kill()
             worker.join()
-    # in order of arrival: the first failure is the cause, later ones are
+    # in order of time: the first failure is the cause, later ones are
     # usually its consequence (a collective whose peer has gone)
-    failed = [r for r, (kind, _) in outcomes.items() if kind != "ok"]
+    failed = sorted(
+        (r for r, (kind, *_) in outcomes.items() if kind != "ok"),
+        key=lambda r: outcomes[r][2],
+    )
     if failed:
         rank, others = failed[0], failed[1:]
         after = f" (then rank(s) {others} failed too)" if others else ""
@@ -163,7 +168,7 @@ def _collect(results, workers, timeout, grace=3.0):
     deadline = time.monotonic() + timeout
     while len(outcomes) < len(workers):
         if time.monotonic() >= deadline:
-            if any(kind != "ok" for kind, _ in outcomes.values()):
+            if any(kind != "ok" for kind, *_ in outcomes.values()):
                 return outcomes
             missing = [r for r in range(len(workers)) if r not in outcomes]
             raise TimeoutError(
@@ -182,8 +187,9 @@ def _collect(results, workers, timeout, grace=3.0):
                         "error",
                         f"the process exited with code {worker.exitcode} "
                         f"before reporting",
+                        time.time(),
                     )
-        if any(kind != "ok" for kind, _ in outcomes.values()):
+        if any(kind != "ok" for kind, *_ in outcomes.values()):
             deadline = min(deadline, time.monotonic() + grace)
     return outcomes
 
@@ -208,3 +214,120 @@ def from_environment(fn, *args, backend: str | None = None):
         return fn(dist.get_rank(), dist.get_world_size(), *args)
     finally:
         dist.destroy_process_group()
+
+
+def shard(n: int, rank: int, world_size: int) -> slice:
+    """Rank ``rank``'s contiguous share of ``n`` items (``n`` divisible by
+    ``world_size``, so every shard has the same size and the average of the
+    shards' mean gradients is the mean gradient over all ``n``)."""
+    if n % world_size:
+        raise ValueError(
+            f"the global batch ({n}) must divide evenly among "
+            f"{world_size} ranks"
+        )
+    size = n // world_size
+    return slice(rank * size, (rank + 1) * size)
+
+
+def data_parallel_sgd(rank, world_size, X, y, lr, steps, batch, seed=0):
+    """Least squares by SGD with ``DistributedDataParallel``: each step draws
+    one global batch of ``batch`` rows (the same on every rank, from a
+    generator seeded with ``seed``), each rank takes its shard, and DDP
+    averages the gradients. Returns the final weights (float64).
+
+    The mean of the shards' mean gradients is the mean gradient of the global
+    batch, so this equals single-process SGD on the same batches (to float64
+    round-off: the sums are added in another order)."""
+    model = torch.nn.Linear(X.shape[1], 1, bias=False, dtype=torch.float64)
+    torch.nn.init.zeros_(model.weight)
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    mine = shard(batch, rank, world_size)
+    for _ in range(steps):
+        rows = torch.randperm(len(X), generator=generator)[:batch][mine]
+        optimizer.zero_grad()
+        residual = ddp(X[rows]).squeeze(1) - y[rows]
+        (0.5 * residual.pow(2).mean()).backward()
+        optimizer.step()
+    return model.weight.detach().reshape(-1).clone()
+
+
+def adam_training(rank, world_size, widths, steps, sharded, seed=0):
+    """Train an MLP of layer ``widths`` with gdbook's Adam on fixed data,
+    the optimizer state ``sharded`` across the ranks by
+    ``torch.distributed.optim.ZeroRedundancyOptimizer`` (ZeRO stage 1) or
+    not. Returns (the final parameters as one vector, the bytes of optimizer
+    state this rank holds). Unsharded, it needs no process group."""
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+
+    from .optim import Adam
+
+    torch.manual_seed(seed)
+    layers = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.Tanh()]
+    model = torch.nn.Sequential(*layers[:-1]).double()
+    if sharded:
+        optimizer = ZeroRedundancyOptimizer(
+            model.parameters(), optimizer_class=Adam, lr=1e-2
+        )
+        local = optimizer.optim
+    else:
+        optimizer = local = Adam(model.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(seed + 1)
+    X = torch.randn(64, widths[0], generator=generator, dtype=torch.float64)
+    y = torch.randn(64, widths[-1], generator=generator, dtype=torch.float64)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(X), y).backward()
+        optimizer.step()
+    state_bytes = sum(
+        value.numel() * value.element_size()
+        for state in local.state.values()
+        for value in state.values()
+        if torch.is_tensor(value)
+    )
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    return flat, state_bytes
+
+
+def all_reduce_seconds(rank, world_size, sizes, repeats=20):
+    """The median wall time of an all-reduce (sum) of ``n`` float32 values,
+    for each ``n`` in ``sizes``, as rank 0 measures it."""
+    times = []
+    for n in sizes:
+        tensor = torch.ones(int(n), dtype=torch.float32)
+        dist.all_reduce(tensor)  # warm-up: connections, buffers
+        samples = []
+        for _ in range(repeats):
+            dist.barrier()
+            start = time.perf_counter()
+            dist.all_reduce(tensor)
+            samples.append(time.perf_counter() - start)
+        times.append(sorted(samples)[len(samples) // 2])
+    return times
+
+
+def latency_bandwidth_fit(nbytes, seconds) -> tuple[float, float]:
+    """Least-squares fit of t = alpha + n / beta to measured times: returns
+    (alpha, the latency in seconds; beta, the bandwidth in bytes/s).
+
+    The model is Hockney's (1994), the usual first model of a message's
+    cost; an all-reduce of n bytes over p ranks moves about 2 (p - 1) / p n
+    bytes per rank in a ring (Patarasuk & Yuan 2009)."""
+    nbytes = np.asarray(nbytes, dtype=float)
+    seconds = np.asarray(seconds, dtype=float)
+    if nbytes.shape != seconds.shape or nbytes.size < 2:
+        raise ValueError(
+            "nbytes and seconds must be equal-length sequences of at least "
+            f"2 measurements, got {nbytes.shape} and {seconds.shape}"
+        )
+    design = np.column_stack([np.ones_like(nbytes), nbytes])
+    (alpha, inverse_beta), *_ = np.linalg.lstsq(design, seconds, rcond=None)
+    if inverse_beta <= 0:
+        raise ValueError(
+            "the times do not grow with the message size: no bandwidth "
+            "can be fitted (measure larger messages)"
+        )
+    return float(alpha), float(1 / inverse_beta)

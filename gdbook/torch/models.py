@@ -1,10 +1,12 @@
-"""Small PyTorch models for the book's examples: linear, logistic (and softmax) regression as in
-:mod:`gdbook.models`, plus an MLP, a small CNN for 8x8 or 28x28 images and matrix factorisation.
+"""Small PyTorch models for the book's examples: linear, logistic (and softmax)
+regression as in :mod:`gdbook.models`, plus an MLP, a small CNN for 8x8 or
+28x28 images and matrix factorisation.
 
-Each returns raw scores (no final activation), to pair with a loss that takes them: ``MSELoss`` for
-regression, ``BCEWithLogitsLoss`` for a binary logit, ``CrossEntropyLoss`` for class scores. A model
-with one output returns shape ``(n,)``, the shape of its targets, so that no loss broadcasts
-``(n, 1)`` against ``(n,)`` into an ``(n, n)`` matrix.
+Each returns raw scores (no final activation), to pair with a loss that takes
+them: ``MSELoss`` for regression, ``BCEWithLogitsLoss`` for a binary logit,
+``CrossEntropyLoss`` for class scores. A model with one output returns shape
+``(n,)``, the shape of its targets, so that no loss broadcasts ``(n, 1)``
+against ``(n,)`` into an ``(n, n)`` matrix.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from .. import _validate
 
 
 def _squeezed(scores: torch.Tensor) -> torch.Tensor:
-    """``(n, 1)`` scores as ``(n,)``; several outputs per sample are left as they are."""
+    """``(n, 1)`` scores as ``(n,)``; several outputs per sample are left as
+    they are."""
     return scores.squeeze(-1) if scores.shape[-1] == 1 else scores
 
 
 class LinearRegression(nn.Module):
-    """``x @ W.T + b``: ordinary least squares with ``MSELoss``, ridge with weight decay."""
+    """``x @ W.T + b``: ordinary least squares with ``MSELoss``, ridge with
+    weight decay."""
 
     def __init__(self, in_features: int, out_features: int = 1):
         super().__init__()
@@ -35,8 +39,8 @@ class LinearRegression(nn.Module):
 
 
 class LogisticRegression(LinearRegression):
-    """Logistic regression: one logit for two classes (``BCEWithLogitsLoss``), else one score per class
-    (softmax regression, ``CrossEntropyLoss``)."""
+    """Logistic regression: one logit for two classes (``BCEWithLogitsLoss``),
+    else one score per class (softmax regression, ``CrossEntropyLoss``)."""
 
     def __init__(self, in_features: int, num_classes: int = 2):
         num_classes = _validate.integer("num_classes", num_classes, low=2)
@@ -44,7 +48,8 @@ class LogisticRegression(LinearRegression):
 
 
 class MLP(nn.Module):
-    """A fully connected network: ``Linear`` layers of widths ``hidden`` with ``activation`` between them."""
+    """A fully connected network: ``Linear`` layers of widths ``hidden`` with
+    ``activation`` between them."""
 
     def __init__(
         self,
@@ -63,7 +68,7 @@ class MLP(nn.Module):
             _validate.integer("out_features", out_features, low=1),
         ]
         layers: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
             layers += [nn.Linear(a, b)] + (
                 [activation()] if i < len(widths) - 2 else []
             )
@@ -74,10 +79,12 @@ class MLP(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """Two 3x3 convolutions (16 and 32 channels), each with ReLU and 2x2 max-pooling, then a linear layer.
+    """Two 3x3 convolutions (16 and 32 channels), each with ReLU and 2x2
+    max-pooling, then a linear layer.
 
-    For square images of side ``image_size`` (8 for scikit-learn's digits, 28 for MNIST). ``forward``
-    takes ``(n, in_channels, image_size, image_size)`` or flattened ``(n, in_channels * image_size**2)``.
+    For square images of side ``image_size`` (8 for scikit-learn's digits, 28
+    for MNIST). ``forward`` takes ``(n, in_channels, image_size, image_size)``
+    or flattened ``(n, in_channels * image_size**2)``.
     """
 
     def __init__(
@@ -113,8 +120,9 @@ class SmallCNN(nn.Module):
 
 
 class MatrixFactorization(nn.Module):
-    """Entry ``(i, j)`` of a matrix as ``u_i . v_j + a_i + b_j + c``, the rank-``rank`` model of
-    recommender systems; ``forward(rows, cols)`` predicts the entries at those index pairs."""
+    """Entry ``(i, j)`` of a matrix as ``u_i . v_j + a_i + b_j + c``, the
+    rank-``rank`` model of recommender systems; ``forward(rows, cols)``
+    predicts the entries at those index pairs."""
 
     def __init__(
         self, n_rows: int, n_cols: int, rank: int, init_std: float = 0.1
@@ -133,7 +141,8 @@ class MatrixFactorization(nn.Module):
     def forward(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         if rows.shape != cols.shape:
             raise ValueError(
-                f"rows and cols must have the same shape, got {tuple(rows.shape)} and "
+                "rows and cols must have the same shape, got "
+                f"{tuple(rows.shape)} and "
                 f"{tuple(cols.shape)}"
             )
         dot = (self.row_factors[rows] * self.col_factors[cols]).sum(-1)

@@ -1,8 +1,10 @@
-"""The state of every random number generator a training run may draw from, to save and restore.
+"""The state of every random number generator a training run may draw from, to
+save and restore.
 
-torch's CPU and CUDA generators (initialisation, dropout), NumPy's and Python's global generators,
-and the run's own generator that shuffles the data. The states are tensors and plain Python values,
-so a checkpoint holding them loads with ``torch.load(..., weights_only=True)``.
+torch's CPU and CUDA generators (initialisation, dropout), NumPy's and Python's
+global generators, and the run's own generator that shuffles the data. The
+states are tensors and plain Python values, so a checkpoint holding them loads
+with ``torch.load(..., weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def get_state(data_generator: torch.Generator) -> dict:
 
 
 def set_state(state: dict, data_generator: torch.Generator) -> None:
-    """Put every generator, ``data_generator`` included, back in the ``state`` from :func:`get_state`."""
+    """Put every generator, ``data_generator`` included, back in the ``state``
+    from :func:`get_state`."""
     torch.set_rng_state(state["torch"])
     if (
         state["cuda"] and torch.cuda.is_available()

@@ -1,13 +1,18 @@
-"""A training loop with a history, a progress bar, divergence reported, and checkpoint/resume.
+"""A training loop with a history, a progress bar, divergence reported, and
+checkpoint/resume.
 
-    history = gdbook.torch.train(model, nn.MSELoss(), (X, y), optimizer, epochs=20, batch_size=32,
-                                 checkpoint="run.pt")
+    history = gdbook.torch.train(
+        model, nn.MSELoss(), (X, y), optimizer, epochs=20, batch_size=32,
+        checkpoint="run.pt"
+    )
 
-With ``checkpoint``, the model, optimizer, scheduler, every random generator, the epoch and the
-history are saved atomically after each epoch (:mod:`gdbook.torch.checkpoint`), and the run holds the
-checkpoint's lock while it lasts. Calling ``train`` again with the same arguments resumes from the last
-checkpoint, so a run killed at any moment and restarted ends, on CPU, bit-identical to a run that was
-never interrupted. A diverging run stops, as :func:`gdbook.minimize` does, and keeps its last good checkpoint.
+With ``checkpoint``, the model, optimizer, scheduler, every random generator,
+the epoch and the history are saved atomically after each epoch
+(:mod:`gdbook.torch.checkpoint`), and the run holds the checkpoint's lock while
+it lasts. Calling ``train`` again with the same arguments resumes from the last
+checkpoint, so a run killed at any moment and restarted ends, on CPU,
+bit-identical to a run that was never interrupted. A diverging run stops, as
+:func:`gdbook.minimize` does, and keeps its last good checkpoint.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import contextlib
 import hashlib
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -30,8 +35,9 @@ from . import rng
 
 
 class DivergenceError(FloatingPointError):
-    """Training diverged. ``history`` holds the epochs trained, the diverged one last when the mean loss
-    of an epoch diverged (a non-finite loss stops the run within the epoch, which is then not recorded)."""
+    """Training diverged. ``history`` holds the epochs trained, the diverged
+    one last when the mean loss of an epoch diverged (a non-finite loss stops
+    the run within the epoch, which is then not recorded)."""
 
     def __init__(self, message: str, history: dict):
         super().__init__(message)
@@ -39,7 +45,8 @@ class DivergenceError(FloatingPointError):
 
 
 def _tensors(data) -> tuple[torch.Tensor, ...]:
-    """``data`` (a tuple of tensors or a TensorDataset) as tensors: inputs..., target."""
+    """``data`` (a tuple of tensors or a TensorDataset) as tensors: inputs...,
+    target."""
     tensors = tuple(
         data.tensors
         if isinstance(data, torch.utils.data.TensorDataset)
@@ -49,7 +56,8 @@ def _tensors(data) -> tuple[torch.Tensor, ...]:
         isinstance(t, torch.Tensor) for t in tensors
     ):
         raise TypeError(
-            "data must be a tuple (inputs..., target) of at least two tensors, or a TensorDataset"
+            "data must be a tuple (inputs..., target) of at least two "
+            "tensors, or a TensorDataset"
         )
     if len({len(t) for t in tensors}) != 1:
         raise ValueError(
@@ -71,10 +79,12 @@ def fingerprint(
     shuffle: bool,
     seed: int,
 ) -> dict:
-    """What a checkpoint must match to be resumed: the structure of the model and optimizer, the optimizer's
-    constructor hyper-parameters (``optimizer.defaults``; a scheduler's later changes to the param groups do
-    not count), the data's shapes and content, the loss function, the scheduler's class, and the sampling.
-    Resuming with another lr, other data or another loss is then refused rather than silently ignored."""
+    """What a checkpoint must match to be resumed: the structure of the model
+    and optimizer, the optimizer's constructor hyper-parameters
+    (``optimizer.defaults``; a scheduler's later changes to the param groups do
+    not count), the data's shapes and content, the loss function, the
+    scheduler's class, and the sampling. Resuming with another lr, other data
+    or another loss is then refused rather than silently ignored."""
     return {
         "model": [
             (name, tuple(t.shape), str(t.dtype))
@@ -105,7 +115,8 @@ def fingerprint(
 
 
 def _content(tensor: torch.Tensor) -> str:
-    """A hash of the tensor's values: SHA-256 of its bytes, about a second per GB (computed once per run)."""
+    """A hash of the tensor's values: SHA-256 of its bytes, about a second per
+    GB (computed once per run)."""
     data = (
         tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy()
     )
@@ -113,7 +124,8 @@ def _content(tensor: torch.Tensor) -> str:
 
 
 def _name(loss_fn: Callable) -> str:
-    """The loss function's qualified name and, for a module, its settings: ``"MSELoss(reduction='sum')"``."""
+    """The loss function's qualified name and, for a module, its settings:
+    ``"MSELoss(reduction='sum')"``."""
     if not isinstance(loss_fn, nn.Module):
         return getattr(loss_fn, "__qualname__", type(loss_fn).__qualname__)
     settings = [
@@ -144,27 +156,36 @@ def train(
     checkpoint: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> dict:
-    """Train ``model`` for ``epochs`` passes over ``data`` and return the history.
+    """Train ``model`` for ``epochs`` passes over ``data`` and return the
+    history.
 
-    data        a tuple ``(inputs..., target)`` of tensors of equal length, or a ``TensorDataset``; it is
-                moved to the model's device. Each step computes ``loss_fn(model(*inputs), target)``
-                on a mini-batch of ``batch_size`` samples (default: all of them, i.e. full-batch GD).
-                Targets that would broadcast against the model's outputs to a larger shape (e.g. (n, 1)
-                against (n,)) are refused.
+    data        a tuple ``(inputs..., target)`` of tensors of equal length, or
+                a ``TensorDataset``; it is moved to the model's device. Each
+                step computes ``loss_fn(model(*inputs), target)`` on a
+                mini-batch of ``batch_size`` samples (default: all of them,
+                i.e. full-batch GD). Targets that would broadcast against the
+                model's outputs to a larger shape (e.g. (n, 1) against (n,))
+                are refused.
     optimizer   holding (some of) the model's parameters.
-    shuffle     draw a new order each epoch from a generator seeded with ``seed`` (else keep the order).
-    scheduler   a ``torch.optim.lr_scheduler`` object, stepped once after each epoch.
-    checkpoint  a file: resumed from when it exists, (re)written after every epoch, locked for the run.
-                A file that cannot be read, that another run wrote or that another run holds raises
-                :class:`~gdbook.torch.checkpoint.CheckpointError`; a folder that cannot be written to
-                raises ``OSError`` before training.
-    progress    show a tqdm progress bar over epochs (``TQDM_DISABLE=1`` hides it).
+    shuffle     draw a new order each epoch from a generator seeded with
+                ``seed`` (else keep the order).
+    scheduler   a ``torch.optim.lr_scheduler`` object, stepped once after each
+                epoch.
+    checkpoint  a file: resumed from when it exists, (re)written after every
+                epoch, locked for the run. A file that cannot be read, that
+                another run wrote or that another run holds raises
+                :class:`~gdbook.torch.checkpoint.CheckpointError`; a folder
+                that cannot be written to raises ``OSError`` before training.
+    progress    show a tqdm progress bar over epochs (``TQDM_DISABLE=1`` hides
+                it).
 
-    Returns ``{"epoch": [1, 2, ...], "loss": [mean training loss of each epoch], "lr": [lr of the
-    first param group during each epoch]}``, including the epochs before a resume. A non-finite loss,
-    or a mean loss of an epoch more than ``DIVERGENCE_FACTOR`` times the first epoch's (as in
-    :func:`gdbook.minimize`), raises :class:`DivergenceError` naming the epoch, the loss and the learning
-    rates, without writing the diverged state to the checkpoint.
+    Returns ``{"epoch": [1, 2, ...], "loss": [mean training loss of each
+    epoch], "lr": [lr of the first param group during each epoch]}``,
+    including the epochs before a resume. A non-finite loss, or a mean loss of
+    an epoch more than ``DIVERGENCE_FACTOR`` times the first epoch's (as in
+    :func:`gdbook.minimize`), raises :class:`DivergenceError` naming the epoch,
+    the loss and the learning rates, without writing the diverged state to the
+    checkpoint.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -172,7 +193,8 @@ def train(
         )
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+            "optimizer must be a torch.optim.Optimizer, got "
+            f"{type(optimizer).__name__}"
         )
     if checkpoint is not None and not isinstance(
         checkpoint, (str, os.PathLike)
@@ -251,8 +273,10 @@ def train(
                 )
                 if not math.isfinite(loss):
                     raise DivergenceError(
-                        f"training diverged: the loss is {loss} at epoch {epoch + 1}, "
-                        f"step {step + 1} ({_lrs(optimizer)}); try a smaller learning rate",
+                        f"training diverged: the loss is {loss} at epoch "
+                        f"{epoch + 1}, "
+                        f"step {step + 1} ({_lrs(optimizer)}); try a "
+                        "smaller learning rate",
                         history,
                     )
                 total += loss * len(idx)
@@ -263,8 +287,10 @@ def train(
                 history["loss"][0], history["loss"][-1], min(history["loss"])
             ):
                 raise DivergenceError(
-                    f"training diverged: the mean loss is {total / n:.4g} at epoch "
-                    f"{epoch + 1}, more than {DIVERGENCE_FACTOR:g} times the first epoch's "
+                    f"training diverged: the mean loss is {total / n:.4g} "
+                    "at epoch "
+                    f"{epoch + 1}, more than {DIVERGENCE_FACTOR:g} times "
+                    "the first epoch's "
                     f"{history['loss'][0]:.4g} ({_lrs(optimizer)}); "
                     "try a smaller learning rate",
                     history,
@@ -289,9 +315,9 @@ def train(
 
 
 def _check_target(model: nn.Module, probe: list[torch.Tensor]) -> None:
-    """Refuse targets that a loss would broadcast against the model's outputs, as (n, 1) against (n,)
-    becomes (n, n). ``probe`` is the data's first samples; the model sees them in eval mode, without
-    gradients."""
+    """Refuse targets that a loss would broadcast against the model's outputs,
+    as (n, 1) against (n,) becomes (n, n). ``probe`` is the data's first
+    samples; the model sees them in eval mode, without gradients."""
     training = model.training
     model.eval()
     with torch.no_grad():
@@ -302,18 +328,22 @@ def _check_target(model: nn.Module, probe: list[torch.Tensor]) -> None:
         return
     try:
         shape = torch.broadcast_shapes(output.shape, target.shape)
-    except RuntimeError:  # e.g. scores (n, classes) and labels (n,): a loss does not broadcast them
+    # e.g. scores (n, classes) and labels (n,): a loss does not broadcast them
+    except RuntimeError:
         return
     if shape != output.shape:
         raise ValueError(
-            f"data: targets of shape {tuple(target.shape)} and the model's outputs of shape "
-            f"{tuple(output.shape)} (of the first {len(target)} samples) would broadcast to "
+            f"data: targets of shape {tuple(target.shape)} and the model's "
+            "outputs of shape "
+            f"{tuple(output.shape)} (of the first {len(target)} samples) "
+            "would broadcast to "
             f"{tuple(shape)} in a loss; give the targets the outputs' shape"
         )
 
 
 def _step(model, loss_fn, optimizer, batch) -> float:
-    """One gradient step on ``batch``; returns the loss before the step (no step if it is not finite)."""
+    """One gradient step on ``batch``; returns the loss before the step (no
+    step if it is not finite)."""
     optimizer.zero_grad()
     loss = loss_fn(model(*batch[:-1]), batch[-1])
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
@@ -329,13 +359,15 @@ def _step(model, loss_fn, optimizer, batch) -> float:
 
 
 def _lrs(optimizer) -> str:
-    """The learning rate, or those of several param groups, as ``lr=0.01`` or ``lr=[0.01, 0.1]``."""
+    """The learning rate, or those of several param groups, as ``lr=0.01`` or
+    ``lr=[0.01, 0.1]``."""
     lrs = [float(group["lr"]) for group in optimizer.param_groups]
     return f"lr={lrs[0]:g}" if len(lrs) == 1 else f"lr={lrs}"
 
 
 def _resume(path, run: dict, model, optimizer, scheduler, generator) -> dict:
-    """Load the checkpoint at ``path`` into the run's objects and return its history."""
+    """Load the checkpoint at ``path`` into the run's objects and return its
+    history."""
     saved = ckpt.load(path, run)
     try:
         history = _history(saved["history"])
@@ -359,7 +391,8 @@ def _resume(path, run: dict, model, optimizer, scheduler, generator) -> dict:
 
 
 def _history(history: dict) -> dict:
-    """A checkpoint's history, checked: epochs 1, ..., k with k losses and k learning rates."""
+    """A checkpoint's history, checked: epochs 1, ..., k with k losses and k
+    learning rates."""
     k = len(history["epoch"])
     if (
         history["epoch"] != list(range(1, k + 1))
@@ -367,7 +400,8 @@ def _history(history: dict) -> dict:
         or len(history["lr"]) != k
     ):
         raise ValueError(
-            f"its history has epochs {history['epoch']} with {len(history['loss'])} losses "
+            f"its history has epochs {history['epoch']} with "
+            f"{len(history['loss'])} losses "
             f"and {len(history['lr'])} learning rates"
         )
     return history

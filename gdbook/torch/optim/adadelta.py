@@ -20,7 +20,8 @@ def adadelta_(
     weight_decay: float,
     maximize: bool,
 ) -> None:
-    r"""One Adadelta step on ``param``, in place, as torch.optim.Adadelta's for-loop.
+    r"""One Adadelta step on ``param``, in place, as torch.optim.Adadelta's
+    for-loop.
 
         d  = grad + weight_decay * param          (grad negated when maximize)
         v  <- rho * v + (1 - rho) * d * d
@@ -28,7 +29,8 @@ def adadelta_(
         u  <- rho * u + (1 - rho) * dx * dx
         param <- param - lr * dx
 
-    For a complex parameter, v, dx and u are computed on the real and imaginary parts (:func:`as_real`).
+    For a complex parameter, v, dx and u are computed on the real and imaginary
+    parts (:func:`as_real`).
 
     Formula and sources: :class:`gdbook.optim.Adadelta`, the NumPy reference.
     """
@@ -45,7 +47,8 @@ def adadelta_(
 
 
 class Adadelta(Optimizer):
-    """Adadelta, equal to ``torch.optim.Adadelta`` (same arguments, defaults and state)."""
+    """Adadelta, equal to ``torch.optim.Adadelta`` (same arguments, defaults
+    and state)."""
 
     kernel = staticmethod(adadelta_)
     reference_class = reference.Adadelta

@@ -1,4 +1,5 @@
-"""Adagrad: per-coordinate step sizes from the sum of all past squared gradients, for torch tensors."""
+"""Adagrad: per-coordinate step sizes from the sum of all past squared
+gradients, for torch tensors."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ def adagrad_(
     maximize: bool,
     step: float,
 ) -> None:
-    r"""Adagrad step number ``step`` (1, 2, ...) on ``param``, in place, as torch.optim.Adagrad's for-loop.
+    r"""Adagrad step number ``step`` (1, 2, ...) on ``param``, in place, as
+    torch.optim.Adagrad's for-loop.
 
         d = grad + weight_decay * param        (grad negated when maximize)
         s <- s + d * d
         param <- param - lr / (1 + (step - 1) * lr_decay) * d / (sqrt(s) + eps)
 
-    A complex parameter is updated, after d, as its real and imaginary parts (:func:`as_real`).
+    A complex parameter is updated, after d, as its real and imaginary parts
+    (:func:`as_real`).
 
     Formula and sources: :class:`gdbook.optim.Adagrad`, the NumPy reference.
     """
@@ -39,7 +42,8 @@ def adagrad_(
 
 
 class Adagrad(Optimizer):
-    """Adagrad, equal to ``torch.optim.Adagrad`` (same arguments, defaults and state: ``step``, ``sum``)."""
+    """Adagrad, equal to ``torch.optim.Adagrad`` (same arguments, defaults and
+    state: ``step``, ``sum``)."""
 
     kernel = staticmethod(adagrad_)
     reference_class = reference.Adagrad

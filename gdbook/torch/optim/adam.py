@@ -24,20 +24,26 @@ def adam_(
     maximize: bool,
     step: float,
 ) -> None:
-    r"""Adam step number ``step`` (1, 2, ...) on ``param``, in place, as torch.optim.Adam's for-loop.
+    r"""Adam step number ``step`` (1, 2, ...) on ``param``, in place, as
+    torch.optim.Adam's for-loop.
 
-        d = grad + weight_decay * param   (grad negated when maximize; AdamW instead shrinks
-                                           param <- (1 - lr * weight_decay) * param and keeps d = grad)
+        d = grad + weight_decay * param
+            (grad negated when maximize; AdamW instead shrinks
+             param <- (1 - lr * weight_decay) * param and keeps d = grad)
         m <- beta1 * m + (1 - beta1) * d
         v <- beta2 * v + (1 - beta2) * d * d
-        v^ <- max(v^, v), and v^ replaces v below            (AMSGrad: max_exp_avg_sq given)
-        param <- param - lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+        v^ <- max(v^, v), and v^ replaces v below
+            (AMSGrad: max_exp_avg_sq given)
+        param <- param - lr / (1 - beta1^step) * m
+                         / (sqrt(v) / sqrt(1 - beta2^step) + eps)
 
-    A complex parameter is updated, after d, as its real and imaginary parts (:func:`as_real`).
+    A complex parameter is updated, after d, as its real and imaginary parts
+    (:func:`as_real`).
 
     The same function updates one tensor (:class:`Adam`) or a whole flat buffer
-    (:class:`gdbook.torch.FlatAdam`, eager backend). Formula and sources: :class:`gdbook.optim.Adam`
-    and :class:`gdbook.optim.AdamW`, the NumPy references.
+    (:class:`gdbook.torch.FlatAdam`, eager backend). Formula and sources:
+    :class:`gdbook.optim.Adam` and :class:`gdbook.optim.AdamW`, the NumPy
+    references.
     """
     if decoupled_weight_decay:
         d = direction(param, grad, 0.0, maximize)
@@ -60,8 +66,9 @@ def adam_(
 
 
 class Adam(Optimizer):
-    """Adam, equal to ``torch.optim.Adam`` (same arguments, defaults and state: ``step``, ``exp_avg``,
-    ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``)."""
+    """Adam, equal to ``torch.optim.Adam`` (same arguments, defaults and state:
+    ``step``, ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``,
+    ``max_exp_avg_sq``)."""
 
     kernel = staticmethod(adam_)
     reference_class = reference.Adam
@@ -134,7 +141,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """AdamW, equal to ``torch.optim.AdamW``: Adam with decoupled weight decay (default 1e-2)."""
+    """AdamW, equal to ``torch.optim.AdamW``: Adam with decoupled weight decay
+    (default 1e-2)."""
 
     reference_class = reference.AdamW
     fused_alternative = "FlatAdamW"
@@ -173,7 +181,8 @@ class AdamW(Adam):
         )
 
     def __setstate__(self, state: dict) -> None:
-        """As torch.optim.AdamW: whatever a loaded state dict says (Adam's, say), the decay is decoupled."""
+        """As torch.optim.AdamW: whatever a loaded state dict says (Adam's,
+        say), the decay is decoupled."""
         super().__setstate__(state)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True

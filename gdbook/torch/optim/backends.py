@@ -1,29 +1,38 @@
-"""Where a flat optimizer's update runs: torch's fused kernel, a Triton kernel, a compiled formula, or eager.
+"""Where a flat optimizer's update runs: torch's fused kernel, a Triton kernel,
+a compiled formula, or eager.
 
-All four take the same arguments as the readable per-tensor function (e.g. :func:`adam_`) and compute the
-same formula; they differ in how many passes over memory a step makes and in what they need:
+All four take the same arguments as the readable per-tensor function (e.g.
+:func:`adam_`) and compute the same formula; they differ in how many passes
+over memory a step makes and in what they need:
 
-* ``"eager"``: the function itself, a few PyTorch operations, each one a pass over the buffer. Runs anywhere.
-* ``"fused"``: torch's own precompiled fused kernel, the one behind ``torch.optim.Adam(fused=True)``
-  (:mod:`gdbook.torch.optim.torch_fused`), called once on the whole flat buffer: one multi-threaded pass,
-  nothing to compile. CPU only (on CUDA the triton and compile backends serve), float32 and float64
-  (not float16 and bfloat16: torch 2.13's CPU fused SGD skips their updates, pytorch/pytorch#191763).
-  Bit for bit the eager SGD; Adam's parameters within float round-off of eager (operations in another order).
-* ``"compile"``: ``torch.compile`` of the same formula written for fusion (:mod:`gdbook.torch.optim.fused`),
-  one kernel per step. On CUDA it needs Triton (Inductor writes Triton code), on CPU a C++ compiler;
-  the first step pays the compilation.
-* ``"triton"``: a hand-written kernel (:mod:`gdbook.torch.optim.triton_kernels`) that reads and writes
-  every element once. CUDA only, for float32, float16 and bfloat16 parameters (it computes in float32).
-* ``"auto"``: on CUDA, triton where it applies, else compile when Triton is installed, else eager; on CPU,
-  fused where it applies (at the memory-bandwidth limit from the first step), else eager.
-  One backend runs all of an optimizer's buffers, so it must fit every one of them.
+* ``"eager"``: the function itself, a few PyTorch operations, each one a pass
+  over the buffer. Runs anywhere.
+* ``"fused"``: torch's own precompiled fused kernel, the one behind
+  ``torch.optim.Adam(fused=True)`` (:mod:`gdbook.torch.optim.torch_fused`),
+  called once on the whole flat buffer: one multi-threaded pass, nothing to
+  compile. CPU only (on CUDA the triton and compile backends serve), float32
+  and float64 (not float16 and bfloat16: torch 2.13's CPU fused SGD skips their
+  updates, pytorch/pytorch#191763). Bit for bit the eager SGD; Adam's
+  parameters within float round-off of eager (operations in another order).
+* ``"compile"``: ``torch.compile`` of the same formula written for fusion
+  (:mod:`gdbook.torch.optim.fused`), one kernel per step. On CUDA it needs
+  Triton (Inductor writes Triton code), on CPU a C++ compiler; the first step
+  pays the compilation.
+* ``"triton"``: a hand-written kernel
+  (:mod:`gdbook.torch.optim.triton_kernels`) that reads and writes every
+  element once. CUDA only, for float32, float16 and bfloat16 parameters (it
+  computes in float32).
+* ``"auto"``: on CUDA, triton where it applies, else compile when Triton is
+  installed, else eager; on CPU, fused where it applies (at the
+  memory-bandwidth limit from the first step), else eager. One backend runs all
+  of an optimizer's buffers, so it must fit every one of them.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -34,7 +43,8 @@ TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 @functools.cache
 def triton_kernels():
-    """The module of Triton kernels, or None where Triton cannot be imported."""
+    """The module of Triton kernels, or None where Triton cannot be
+    imported."""
     if importlib.util.find_spec("triton") is None:
         return None
     try:
@@ -52,7 +62,8 @@ def _kinds(tensors: list[torch.Tensor]) -> list[str]:
 
 
 def resolve(backend: str, tensors: list[torch.Tensor]) -> str:
-    """The backend that runs updates of ``tensors`` (the flat buffers) when ``backend`` is asked for."""
+    """The backend that runs updates of ``tensors`` (the flat buffers) when
+    ``backend`` is asked for."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     on_cuda = bool(tensors) and all(t.is_cuda for t in tensors)
@@ -81,14 +92,16 @@ def resolve(backend: str, tensors: list[torch.Tensor]) -> str:
         )
     if backend == "triton" and tensors and not triton_fits:
         raise ValueError(
-            "backend='triton' needs the triton package and CUDA parameters of dtype "
+            "backend='triton' needs the triton package and CUDA parameters "
+            "of dtype "
             f"{', '.join(map(str, TRITON_DTYPES))}; got {_kinds(tensors)}"
         )
     return backend
 
 
 def kernel(eager: Callable, backend: str) -> Callable:
-    """The function with the signature of ``eager`` (e.g. ``adam_``) that runs it on ``backend``."""
+    """The function with the signature of ``eager`` (e.g. ``adam_``) that runs
+    it on ``backend``."""
     if backend == "eager":
         return eager
     if backend == "fused":

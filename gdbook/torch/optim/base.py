@@ -1,13 +1,17 @@
-"""The loop shared by gdbook's torch optimizers: one readable update per parameter tensor.
+"""The loop shared by gdbook's torch optimizers: one readable update per
+parameter tensor.
 
-Each optimizer is a ``torch.optim.Optimizer`` (so param groups, ``state_dict`` / ``load_state_dict``,
-hooks and torch's LR schedulers all work) whose ``step`` calls a plain function on one tensor at a
-time, e.g. :func:`gdbook.torch.optim.adam.adam_`. That function is the algorithm, written with the
-same in-place operations as torch.optim's for-loop implementation, so both agree to the last bit.
+Each optimizer is a ``torch.optim.Optimizer`` (so param groups,
+``state_dict`` / ``load_state_dict``, hooks and torch's LR schedulers all work)
+whose ``step`` calls a plain function on one tensor at a time, e.g.
+:func:`gdbook.torch.optim.adam.adam_`. That function is the algorithm, written
+with the same in-place operations as torch.optim's for-loop implementation, so
+both agree to the last bit.
 
-Hyper-parameters, those of the constructor and those of every param group, are checked by the NumPy
-reference class of the same name in :mod:`gdbook.optim`, so the two accept exactly the same values and
-raise the same errors. The constructors take torch.optim's arguments, implementation flags included.
+Hyper-parameters, those of the constructor and those of every param group, are
+checked by the NumPy reference class of the same name in :mod:`gdbook.optim`,
+so the two accept exactly the same values and raise the same errors. The
+constructors take torch.optim's arguments, implementation flags included.
 """
 
 from __future__ import annotations
@@ -18,14 +22,19 @@ import torch
 
 from ... import optim as reference
 
-# torch.optim's implementation flags: the values that describe what gdbook does, and why not the others.
-KERNELS = "gdbook picks its kernels itself (torch.optim's for-loop per tensor; a Flat class's backend)"
+# torch.optim's implementation flags: the values that describe what gdbook
+# does, and why not the others.
+KERNELS = (
+    "gdbook picks its kernels itself (torch.optim's for-loop per tensor; a "
+    "Flat class's backend)"
+)
 FLAGS = {
     "foreach": ((None, False), KERNELS),
     "fused": ((None, False), KERNELS),
     "capturable": (
         (False,),
-        "its step reads the step count on the host, so a CUDA graph cannot capture it",
+        "its step reads the step count on the host, so a CUDA graph cannot "
+        "capture it",
     ),
     "differentiable": (
         (False,),
@@ -40,15 +49,18 @@ def direction(
     weight_decay: float,
     maximize: bool,
 ) -> torch.Tensor:
-    """``grad`` (negated to maximize) plus the coupled L2 term ``weight_decay * param``, as torch.optim."""
+    """``grad`` (negated to maximize) plus the coupled L2 term
+    ``weight_decay * param``, as torch.optim."""
     grad = -grad if maximize else grad
     return grad.add(param, alpha=weight_decay) if weight_decay else grad
 
 
 def as_real(tensor: torch.Tensor | None) -> torch.Tensor | None:
-    """A complex tensor as a real one with a last axis (real, imaginary), ``torch.view_as_real``.
-    torch.optim updates a complex parameter as its real and imaginary parts (Adam's second moment is re²
-    and im², not the complex g²) after computing the direction d in complex arithmetic; so do the kernels."""
+    """A complex tensor as a real one with a last axis (real, imaginary),
+    ``torch.view_as_real``. torch.optim updates a complex parameter as its real
+    and imaginary parts (Adam's second moment is re² and im², not the complex
+    g²) after computing the direction d in complex arithmetic; so do the
+    kernels."""
     return (
         torch.view_as_real(tensor)
         if tensor is not None and tensor.is_complex()
@@ -57,8 +69,9 @@ def as_real(tensor: torch.Tensor | None) -> torch.Tensor | None:
 
 
 def as_scalar(value):
-    """A 1-element tensor hyper-parameter as a 0-d one, which torch's ``alpha=`` and ``value=`` accept
-    (``torch.optim.optimizer._to_scalar``); anything else as it is."""
+    """A 1-element tensor hyper-parameter as a 0-d one, which torch's
+    ``alpha=`` and ``value=`` accept (``torch.optim.optimizer._to_scalar``);
+    anything else as it is."""
     return (
         value.squeeze()
         if isinstance(value, torch.Tensor) and value.dim()
@@ -67,18 +80,21 @@ def as_scalar(value):
 
 
 def as_number(name: str, value):
-    """``value`` as the NumPy reference class checks it: a tensor (torch takes one for ``lr`` and ``betas``)
-    by its single value; ``betas`` must be both numbers or both tensors, as in torch.optim."""
+    """``value`` as the NumPy reference class checks it: a tensor (torch takes
+    one for ``lr`` and ``betas``) by its single value; ``betas`` must be both
+    numbers or both tensors, as in torch.optim."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ValueError(
-                f"Tensor {name} must be 1-element, got shape {tuple(value.shape)}"
+                f"Tensor {name} must be 1-element, got shape "
+                f"{tuple(value.shape)}"
             )
         return value.item()
     if name == "betas" and isinstance(value, (tuple, list)):
         if len({isinstance(beta, torch.Tensor) for beta in value}) > 1:
             raise ValueError(
-                f"betas must be either both floats or both Tensors, got {value!r}"
+                "betas must be either both floats or both Tensors, got "
+                f"{value!r}"
             )
         return tuple(
             as_number(f"betas[{i}]", beta) for i, beta in enumerate(value)
@@ -87,12 +103,15 @@ def as_number(name: str, value):
 
 
 class Optimizer(torch.optim.Optimizer):
-    """Calls ``self._update(param, grad, state, group)`` for every parameter that has a gradient.
+    """Calls ``self._update(param, grad, state, group)`` for every parameter
+    that has a gradient.
 
-    Subclasses set ``kernel``, the update of one tensor (e.g. :func:`~gdbook.torch.optim.adam.adam_`),
-    ``reference_class``, the NumPy class that checks the hyper-parameters, ``_init_state(param, group)
-    -> dict`` (the state before the first step) and ``_update``, which calls ``self._kernel``. A parameter
-    whose ``.grad`` is None is skipped, as in torch.optim.
+    Subclasses set ``kernel``, the update of one tensor (e.g.
+    :func:`~gdbook.torch.optim.adam.adam_`), ``reference_class``, the NumPy
+    class that checks the hyper-parameters,
+    ``_init_state(param, group) -> dict`` (the state before the first step) and
+    ``_update``, which calls ``self._kernel``. A parameter whose ``.grad`` is
+    None is skipped, as in torch.optim.
     """
 
     kernel = None
@@ -106,12 +125,14 @@ class Optimizer(torch.optim.Optimizer):
         super().__init__(params, defaults)
 
     def _check(self, hyper: dict) -> None:
-        """Raise, naming the argument and what is allowed, if a hyper-parameter in ``hyper`` (the
-        constructor's arguments, or a param group over them) is out of range, or an implementation flag
-        asks for what gdbook does not do. One home for the ranges: the NumPy reference class."""
+        """Raise, naming the argument and what is allowed, if a hyper-parameter
+        in ``hyper`` (the constructor's arguments, or a param group over them)
+        is out of range, or an implementation flag asks for what gdbook does
+        not do. One home for the ranges: the NumPy reference class."""
         if callable(hyper["lr"]):
             raise TypeError(
-                "lr must be a real number; for a schedule use torch.optim.lr_scheduler"
+                "lr must be a real number; for a schedule use "
+                "torch.optim.lr_scheduler"
             )
         for flag, (allowed, reason) in FLAGS.items():
             if flag in hyper and hyper[flag] not in allowed:
@@ -119,14 +140,20 @@ class Optimizer(torch.optim.Optimizer):
                 offer = f"torch.optim.{name.removeprefix('Flat')}({flag}=True)"
                 if flag in ("foreach", "fused") and self.fused_alternative:
                     offer = (
-                        f"gdbook.torch.{self.fused_alternative} for one fused update of all parameters, "
+                        f"gdbook.torch.{self.fused_alternative} for one "
+                        "fused update of all parameters, "
                         f"or {offer}"
                     )
                 elif flag in ("foreach", "fused") and name.startswith("Flat"):
-                    offer = "backend='fused' (torch's fused kernel on the flat buffer, the default on CPU)"
+                    offer = (
+                        "backend='fused' (torch's fused kernel on the flat "
+                        "buffer, the default on CPU)"
+                    )
                 raise ValueError(
-                    f"{name} does not support {flag}={hyper[flag]!r}: {reason}; "
-                    f"{flag} may be {' or '.join(map(repr, allowed))}. Instead use {offer}"
+                    f"{name} does not support {flag}={hyper[flag]!r}: "
+                    f"{reason}; "
+                    f"{flag} may be {' or '.join(map(repr, allowed))}. "
+                    f"Instead use {offer}"
                 )
         names = inspect.signature(self.reference_class).parameters
         self.reference_class(
@@ -138,15 +165,17 @@ class Optimizer(torch.optim.Optimizer):
         )
 
     def add_param_group(self, param_group: dict) -> None:
-        """As torch.optim's, after checking the group's hyper-parameters as the constructor checks its own."""
+        """As torch.optim's, after checking the group's hyper-parameters as the
+        constructor checks its own."""
         if isinstance(param_group, dict):  # else torch.optim's TypeError
             self._check({**self.defaults, **param_group})
         super().add_param_group(param_group)
 
     def __setstate__(self, state: dict) -> None:
-        """Also what ``load_state_dict`` calls. As torch.optim, a state dict saved by an older torch loads:
-        a group key it lacks (e.g. ``maximize``) takes the constructor's default, and a Python float
-        ``step`` becomes a tensor."""
+        """Also what ``load_state_dict`` calls. As torch.optim, a state dict
+        saved by an older torch loads: a group key it lacks (e.g. ``maximize``)
+        takes the constructor's default, and a Python float ``step`` becomes a
+        tensor."""
         super().__setstate__(state)
         defaults = {
             name: p.default
@@ -169,7 +198,8 @@ class Optimizer(torch.optim.Optimizer):
 
     @classmethod
     def _constructor(cls):
-        """The constructor whose arguments the param groups hold (for a flat class, its per-tensor class)."""
+        """The constructor whose arguments the param groups hold (for a flat
+        class, its per-tensor class)."""
         return next(
             c
             for c in cls.__mro__
@@ -178,7 +208,8 @@ class Optimizer(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """One update of every parameter; ``closure`` (optional) re-evaluates the loss and returns it."""
+        """One update of every parameter; ``closure`` (optional) re-evaluates
+        the loss and returns it."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -190,8 +221,9 @@ class Optimizer(torch.optim.Optimizer):
         return loss
 
     def _tensors(self):
-        """``(param, grad, state, group)`` for each tensor that ``step`` updates. A parameter's state is
-        kept once it holds something (SGD without momentum keeps none, as torch.optim)."""
+        """``(param, grad, state, group)`` for each tensor that ``step``
+        updates. A parameter's state is kept once it holds something (SGD
+        without momentum keeps none, as torch.optim)."""
         self._refuse_sparse_grads(
             param for group in self.param_groups for param in group["params"]
         )
@@ -204,18 +236,22 @@ class Optimizer(torch.optim.Optimizer):
                         self.state[param] = state
 
     def _refuse_sparse_grads(self, params) -> None:
-        """Raise before any update if one of ``params`` has a sparse gradient."""
+        """Raise before any update if one of ``params`` has a sparse
+        gradient."""
         if any(
             param.grad is not None and param.grad.is_sparse for param in params
         ):
             raise TypeError(
-                f"{type(self).__name__} does not support sparse gradients; make them dense "
-                "(grad.to_dense()) or use torch.optim.SGD, Adagrad or SparseAdam"
+                f"{type(self).__name__} does not support sparse gradients; "
+                "make them dense "
+                "(grad.to_dense()) or use torch.optim.SGD, Adagrad or "
+                "SparseAdam"
             )
 
     def _kernel(self, *tensors: torch.Tensor | None, **hyper) -> None:
-        """``self.kernel(*tensors, **hyper)`` with a 1-element tensor hyper-parameter as a 0-d one, as
-        torch.optim's for-loop passes them (e.g. ``lr=torch.tensor([1e-3])``)."""
+        """``self.kernel(*tensors, **hyper)`` with a 1-element tensor
+        hyper-parameter as a 0-d one, as torch.optim's for-loop passes them
+        (e.g. ``lr=torch.tensor([1e-3])``)."""
         self.kernel(
             *tensors,
             **{name: as_scalar(value) for name, value in hyper.items()},

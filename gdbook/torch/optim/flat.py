@@ -1,23 +1,28 @@
-"""Flat optimizers: all parameters and gradients are views into one buffer, so a step is one kernel.
+"""Flat optimizers: all parameters and gradients are views into one buffer, so
+a step is one kernel.
 
-An optimizer step is memory-bound: Adam reads p, g, m, v and writes p, m, v, 28 bytes per float32
-parameter, and does a few flops on each. A for-loop over a model's tensors launches several kernels
-per tensor and leaves the GPU idle between small ones. Here every parameter of a param group (per
-device and dtype) is copied end to end into one contiguous buffer and ``p.data`` becomes a view of
-it; each ``p.grad`` is a view into a second buffer, so ``backward()`` accumulates straight into it.
-The update is then the per-tensor function (:func:`~gdbook.torch.optim.adam.adam_`) applied once to
-the whole buffer, run by one of the backends of :mod:`gdbook.torch.optim.backends`.
+An optimizer step is memory-bound: Adam reads p, g, m, v and writes p, m, v, 28
+bytes per float32 parameter, and does a few flops on each. A for-loop over a
+model's tensors launches several kernels per tensor and leaves the GPU idle
+between small ones. Here every parameter of a param group (per device and
+dtype) is copied end to end into one contiguous buffer and ``p.data`` becomes a
+view of it; each ``p.grad`` is a view into a second buffer, so ``backward()``
+accumulates straight into it. The update is then the per-tensor function
+(:func:`~gdbook.torch.optim.adam.adam_`) applied once to the whole buffer, run
+by one of the backends of :mod:`gdbook.torch.optim.backends`.
 
-Per-parameter state (``opt.state[p]``, ``state_dict()``) holds views into the flat state buffers, in
-the layout of the per-tensor optimizer, so state dicts load across ``FlatAdam`` and
-``torch.optim.Adam``. Two differences from torch.optim, both from sharing one buffer:
+Per-parameter state (``opt.state[p]``, ``state_dict()``) holds views into the
+flat state buffers, in the layout of the per-tensor optimizer, so state dicts
+load across ``FlatAdam`` and ``torch.optim.Adam``. Two differences from
+torch.optim, both from sharing one buffer:
 
 * ``zero_grad()`` zeroes the gradient buffer instead of setting grads to None;
-* a parameter whose ``.grad`` is None at ``step()`` counts as having a zero gradient (torch.optim
-  skips it), and parameters with ``requires_grad=False`` are left out and never updated.
+* a parameter whose ``.grad`` is None at ``step()`` counts as having a zero
+  gradient (torch.optim skips it), and parameters with ``requires_grad=False``
+  are left out and never updated.
 
-As with any optimizer, create it after ``model.to(device)``: moving the model afterwards gives it new
-tensors that the optimizer does not see.
+As with any optimizer, create it after ``model.to(device)``: moving the model
+afterwards gives it new tensors that the optimizer does not see.
 """
 
 from __future__ import annotations
@@ -31,12 +36,15 @@ from . import backends
 from .adam import Adam, AdamW
 from .sgd import SGD
 
-ALIGNMENT_BYTES = 64  # every parameter starts on a 64-byte boundary, so kernels on its view stay vectorised
+# every parameter starts on a 64-byte boundary, so kernels on its view stay
+# vectorised
+ALIGNMENT_BYTES = 64
 
 
 @dataclass
 class FlatBuffer:
-    """The parameters of one param group with one device and dtype, laid end to end in ``param``."""
+    """The parameters of one param group with one device and dtype, laid end to
+    end in ``param``."""
 
     group_index: int
     params: list[torch.Tensor]
@@ -47,19 +55,22 @@ class FlatBuffer:
     state: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def view(self, flat: torch.Tensor, i: int) -> torch.Tensor:
-        """Parameter ``i``'s part of the flat tensor ``flat``, in the parameter's shape."""
+        """Parameter ``i``'s part of the flat tensor ``flat``, in the
+        parameter's shape."""
         shape = self.params[i].shape
         return flat[self.offsets[i] : self.offsets[i] + shape.numel()].view(
             shape
         )
 
     def gather_grads(self) -> None:
-        """Point each ``p.grad`` back at its view, copying in any gradient that was put elsewhere.
+        """Point each ``p.grad`` back at its view, copying in any gradient that
+        was put elsewhere.
 
-        ``model.zero_grad()`` sets grads to None and the next ``backward()`` allocates new ones; the
-        first step after it copies them in (or zeros the view, for a grad that is still None).
+        ``model.zero_grad()`` sets grads to None and the next ``backward()``
+        allocates new ones; the first step after it copies them in (or zeros
+        the view, for a grad that is still None).
         """
-        for param, view in zip(self.params, self.grad_views):
+        for param, view in zip(self.params, self.grad_views, strict=True):
             if param.grad is view:
                 continue
             if param.grad is None:
@@ -70,7 +81,8 @@ class FlatBuffer:
 
 
 def flatten(group_index: int, params: list[torch.Tensor]) -> FlatBuffer:
-    """Copy ``params`` (one device and dtype) into a new buffer and make each one, and its grad, a view."""
+    """Copy ``params`` (one device and dtype) into a new buffer and make each
+    one, and its grad, a view."""
     align = max(1, ALIGNMENT_BYTES // params[0].element_size())
     offsets, total = [], 0
     for p in params:
@@ -92,10 +104,12 @@ def flatten(group_index: int, params: list[torch.Tensor]) -> FlatBuffer:
 
 
 class FlatOptimizer:
-    """Mixin that turns a gdbook.torch optimizer (the next class in the MRO) into a flat one.
+    """Mixin that turns a gdbook.torch optimizer (the next class in the MRO)
+    into a flat one.
 
-    ``step`` runs the optimizer's own ``_init_state`` and ``_update`` on each flat buffer instead of
-    on each parameter, with ``self.kernel`` swapped for the chosen backend's version.
+    ``step`` runs the optimizer's own ``_init_state`` and ``_update`` on each
+    flat buffer instead of on each parameter, with ``self.kernel`` swapped for
+    the chosen backend's version.
     """
 
     fused_alternative = (
@@ -109,8 +123,10 @@ class FlatOptimizer:
         super().__init__(params, *args, **kwargs)
 
     def __init_subclass__(cls, **kwargs):
-        """Give a flat class, for help() and inspect, the signature that it accepts: its per-tensor
-        class's (e.g. :class:`~gdbook.torch.optim.adam.Adam`'s) plus the keyword ``backend``."""
+        """Give a flat class, for help() and inspect, the signature that it
+        accepts: its per-tensor class's (e.g.
+        :class:`~gdbook.torch.optim.adam.Adam`'s) plus the keyword
+        ``backend``."""
         super().__init_subclass__(**kwargs)
         signature = inspect.signature(cls._constructor())
         backend = inspect.Parameter(
@@ -125,7 +141,8 @@ class FlatOptimizer:
 
     @torch.no_grad()
     def add_param_group(self, param_group: dict) -> None:
-        """Add a param group, as torch.optim, and flatten its parameters (per device and dtype)."""
+        """Add a param group, as torch.optim, and flatten its parameters (per
+        device and dtype)."""
         super().add_param_group(param_group)
         index = len(self.param_groups) - 1
         group_params = list(dict.fromkeys(self.param_groups[index]["params"]))
@@ -145,13 +162,15 @@ class FlatOptimizer:
         self.kernel = backends.kernel(type(self).kernel, self.backend)
 
     def _refuse_unfit(self, params: list[torch.Tensor]) -> None:
-        """Raise if a parameter cannot join a flat buffer: it is not real floating-point, or its gradient
-        (which flattening copies in) is sparse."""
+        """Raise if a parameter cannot join a flat buffer: it is not real
+        floating-point, or its gradient (which flattening copies in) is
+        sparse."""
         not_real = [p.dtype for p in params if not p.is_floating_point()]
         if not_real:
             per_tensor = self._constructor().__name__
             raise TypeError(
-                f"{type(self).__name__} needs real floating-point parameters, got {not_real[0]}"
+                f"{type(self).__name__} needs real floating-point "
+                f"parameters, got {not_real[0]}"
                 + (
                     f"; gdbook.torch.{per_tensor} updates complex ones"
                     if not_real[0].is_complex
@@ -177,9 +196,12 @@ class FlatOptimizer:
             )  # runs after the caller's update of this buffer
 
     def _expose_state(self, buffer: FlatBuffer) -> None:
-        """Give each parameter its views of the flat state, as the per-tensor optimizer would hold it."""
+        """Give each parameter its views of the flat state, as the per-tensor
+        optimizer would hold it."""
         if self.state.get(buffer.params[0], {}).keys() == buffer.state.keys():
-            return  # already exposed, or no state (SGD without momentum keeps none, as torch.optim)
+            # already exposed, or no state (SGD without momentum keeps none, as
+            # torch.optim)
+            return
         for i, p in enumerate(buffer.params):
             self.state[p] = {
                 name: value if value.dim() == 0 else buffer.view(value, i)
@@ -188,15 +210,17 @@ class FlatOptimizer:
 
     @torch.no_grad()
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Zero the gradient buffers; grads stay views into them, whatever ``set_to_none`` says."""
+        """Zero the gradient buffers; grads stay views into them, whatever
+        ``set_to_none`` says."""
         for buffer in self.buffers:
             buffer.gather_grads()
             buffer.grad.zero_()
 
     def state_dict(self) -> dict:
-        """As torch.optim's, but each parameter gets its own copy of the buffer's ``step`` counter, so
-        that an optimizer loading it that counts per parameter (``torch.optim.Adam``) counts right.
-        Entries that a state-dict pre-hook added to ``self.state`` pass as they are."""
+        """As torch.optim's, but each parameter gets its own copy of the
+        buffer's ``step`` counter, so that an optimizer loading it that counts
+        per parameter (``torch.optim.Adam``) counts right. Entries that a
+        state-dict pre-hook added to ``self.state`` pass as they are."""
 
         def own_step(state):
             if not isinstance(state, dict):
@@ -216,12 +240,14 @@ class FlatOptimizer:
 
     @torch.no_grad()
     def load_state_dict(self, state_dict: dict) -> None:
-        """Load a state dict of this class or of the per-tensor optimizer (e.g. ``torch.optim.Adam``'s)."""
+        """Load a state dict of this class or of the per-tensor optimizer (e.g.
+        ``torch.optim.Adam``'s)."""
         super().load_state_dict(state_dict)
         self._load_flat_state()
 
     def _load_flat_state(self) -> None:
-        """Move the per-parameter state that torch.optim's loading left in ``self.state`` into the buffers."""
+        """Move the per-parameter state that torch.optim's loading left in
+        ``self.state`` into the buffers."""
         for buffer in self.buffers:
             loaded = [self.state.pop(p, {}) for p in buffer.params]
             buffer.state = {}
@@ -230,7 +256,8 @@ class FlatOptimizer:
             names = loaded[0].keys()
             if any(state.keys() != names for state in loaded):
                 raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: the parameters of one flat buffer "
+                    f"{type(self).__name__}.load_state_dict: the parameters "
+                    "of one flat buffer "
                     "must all have the same state entries, got "
                     f"{sorted({tuple(sorted(state)) for state in loaded})}"
                 )
@@ -243,12 +270,14 @@ class FlatOptimizer:
     def _gather_state(
         self, buffer: FlatBuffer, name: str, values: list[torch.Tensor]
     ) -> torch.Tensor:
-        """One flat state tensor from the per-parameter ``values`` of state entry ``name``."""
+        """One flat state tensor from the per-parameter ``values`` of state
+        entry ``name``."""
         if values[0].dim() == 0:
             distinct = {float(v) for v in values}
             if len(distinct) > 1:
                 raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: the parameters of one flat buffer "
+                    f"{type(self).__name__}.load_state_dict: the parameters "
+                    "of one flat buffer "
                     f"share one {name!r}, got {sorted(distinct)}"
                 )
             return values[0].clone()
@@ -258,8 +287,9 @@ class FlatOptimizer:
         return flat
 
     def __getstate__(self) -> dict:
-        """What deepcopy and pickle keep: torch.optim's (defaults, per-parameter state, param groups) and the
-        backend asked for; the buffers are built again from them, as by the constructor."""
+        """What deepcopy and pickle keep: torch.optim's (defaults,
+        per-parameter state, param groups) and the backend asked for; the
+        buffers are built again from them, as by the constructor."""
         return {
             **super().__getstate__(),
             "requested_backend": self.requested_backend,
@@ -267,8 +297,9 @@ class FlatOptimizer:
 
     @torch.no_grad()
     def __setstate__(self, state: dict) -> None:
-        """After deepcopy or unpickling, flatten the copied parameters into new buffers and move their state
-        in. ``load_state_dict`` calls this too, with the loaded state and param groups only."""
+        """After deepcopy or unpickling, flatten the copied parameters into new
+        buffers and move their state in. ``load_state_dict`` calls this too,
+        with the loaded state and param groups only."""
         if "requested_backend" not in state:
             super().__setstate__(state)
             return
@@ -280,13 +311,16 @@ class FlatOptimizer:
 
 
 class FlatAdam(FlatOptimizer, Adam):
-    """Adam on flat buffers: the arguments of :class:`gdbook.torch.Adam` plus the keyword ``backend``
-    (where the update runs, see :mod:`gdbook.torch.optim.backends`)."""
+    """Adam on flat buffers: the arguments of :class:`gdbook.torch.Adam` plus
+    the keyword ``backend`` (where the update runs, see
+    :mod:`gdbook.torch.optim.backends`)."""
 
 
 class FlatAdamW(FlatOptimizer, AdamW):
-    """AdamW on flat buffers: the arguments of :class:`gdbook.torch.AdamW` plus ``backend``."""
+    """AdamW on flat buffers: the arguments of :class:`gdbook.torch.AdamW` plus
+    ``backend``."""
 
 
 class FlatSGD(FlatOptimizer, SGD):
-    """SGD (with momentum) on flat buffers: the arguments of :class:`gdbook.torch.SGD` plus ``backend``."""
+    """SGD (with momentum) on flat buffers: the arguments of
+    :class:`gdbook.torch.SGD` plus ``backend``."""

@@ -1,20 +1,28 @@
-"""Fused updates for the flat optimizers: one pass over memory per step, each element read and written once.
+"""Fused updates for the flat optimizers: one pass over memory per step, each
+element read and written once.
 
-The eager functions (:func:`~gdbook.torch.optim.adam.adam_`, :func:`~gdbook.torch.optim.sgd.sgd_`)
-keep torch.optim's operations, several passes over the buffers. Here the same formulas are written
-for fusion: the scalars that depend on the step (bias corrections) are computed once on the host in
-float64 (:func:`adam_scalars`, :func:`sgd_scalars`), and each element is then updated in one go, as
+The eager functions (:func:`~gdbook.torch.optim.adam.adam_`,
+:func:`~gdbook.torch.optim.sgd.sgd_`) keep torch.optim's operations, several
+passes over the buffers. Here the same formulas are written for fusion: the
+scalars that depend on the step (bias corrections) are computed once on the
+host in float64 (:func:`adam_scalars`, :func:`sgd_scalars`), and each element
+is then updated in one go, as
 
     d = grad (negated to maximize) + weight_decay * p      (coupled decay)
-    p = param_scale * p                                    (decoupled decay, param_scale = 1 - lr * weight_decay)
-    m = m + (1 - beta1) * (d - m);   v = beta2 * v + (1 - beta2) * d * d;   v^ = max(v^, v)  (AMSGrad)
+    p = param_scale * p                                    (decoupled decay)
+        with param_scale = 1 - lr * weight_decay
+    m = m + (1 - beta1) * (d - m)
+    v = beta2 * v + (1 - beta2) * d * d
+    v^ = max(v^, v)                                        (AMSGrad)
     p = p - step_size * m / (sqrt(v) / bias_correction2_sqrt + eps)
 
-This module is the ``"compile"`` backend: ``torch.compile`` of that arithmetic. The scalars enter the
-compiled graph as one small tensor on the buffers' device, never as Python floats, so a changing
-``lr`` or ``step`` neither recompiles the graph nor meets the torch.compile (2.13) bug that
-mis-compiles a changing float used both as an operand and as an op's ``alpha=``/``value=``. The
-``"triton"`` backend (:mod:`gdbook.torch.optim.triton_kernels`) computes the same, from the same scalars.
+This module is the ``"compile"`` backend: ``torch.compile`` of that arithmetic.
+The scalars enter the compiled graph as one small tensor on the buffers'
+device, never as Python floats, so a changing ``lr`` or ``step`` neither
+recompiles the graph nor meets the torch.compile (2.13) bug that mis-compiles a
+changing float used both as an operand and as an op's ``alpha=``/``value=``.
+The ``"triton"`` backend (:mod:`gdbook.torch.optim.triton_kernels`) computes
+the same, from the same scalars.
 """
 
 from __future__ import annotations
@@ -31,7 +39,8 @@ def adam_scalars(
     weight_decay: float,
     step: float,
 ) -> list:
-    """``[1 - beta1, beta2, 1 - beta2, eps, weight_decay, param_scale, step_size, bias_correction2_sqrt]``."""
+    """``[1 - beta1, beta2, 1 - beta2, eps, weight_decay, param_scale,
+    step_size, bias_correction2_sqrt]``."""
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     return [
@@ -54,7 +63,8 @@ def sgd_scalars(
 
 
 def _on_device(scalars: list, like: torch.Tensor) -> torch.Tensor:
-    """``scalars`` as a tensor on ``like``'s device, in float64 for float64 buffers, else float32."""
+    """``scalars`` as a tensor on ``like``'s device, in float64 for float64
+    buffers, else float32."""
     dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
     return torch.tensor(scalars, dtype=dtype).to(
         like.device, non_blocking=True

@@ -1,4 +1,5 @@
-"""RMSprop: step sizes from a moving average of squared gradients, for torch tensors."""
+"""RMSprop: step sizes from a moving average of squared gradients, for torch
+tensors."""
 
 from __future__ import annotations
 
@@ -22,16 +23,20 @@ def rmsprop_(
     momentum: float,
     maximize: bool,
 ) -> None:
-    r"""One RMSprop step on ``param``, in place, as torch.optim.RMSprop's for-loop.
+    r"""One RMSprop step on ``param``, in place, as torch.optim.RMSprop's
+    for-loop.
 
-        d = grad + weight_decay * param                       (grad negated when maximize)
+        d = grad + weight_decay * param      (grad negated when maximize)
         v <- alpha * v + (1 - alpha) * d * d
-        m <- alpha * m + (1 - alpha) * d,  s = sqrt(v - m * m) + eps    (centered: grad_avg given)
-                                           s = sqrt(v) + eps            (otherwise)
-        b <- momentum * b + d / s,  param <- param - lr * b             (momentum > 0)
-        param <- param - lr * d / s                                     (otherwise)
+        m <- alpha * m + (1 - alpha) * d
+        s = sqrt(v - m * m) + eps            (centered: grad_avg given)
+            sqrt(v) + eps                    (otherwise)
+        b <- momentum * b + d / s
+        param <- param - lr * b              (momentum > 0)
+                 param - lr * d / s          (otherwise)
 
-    A complex parameter is updated, after d, as its real and imaginary parts (:func:`as_real`).
+    A complex parameter is updated, after d, as its real and imaginary parts
+    (:func:`as_real`).
 
     Formula and sources: :class:`gdbook.optim.RMSprop`, the NumPy reference.
     """
@@ -54,7 +59,8 @@ def rmsprop_(
 
 
 class RMSprop(Optimizer):
-    """RMSprop, equal to ``torch.optim.RMSprop`` (same arguments, defaults and state)."""
+    """RMSprop, equal to ``torch.optim.RMSprop`` (same arguments, defaults and
+    state)."""
 
     kernel = staticmethod(rmsprop_)
     reference_class = reference.RMSprop

@@ -21,10 +21,12 @@ def sgd_(
     maximize: bool,
     first_step: bool,
 ) -> None:
-    r"""One SGD step on ``param``, in place, with the operations of torch.optim.SGD's for-loop.
+    r"""One SGD step on ``param``, in place, with the operations of
+    torch.optim.SGD's for-loop.
 
-        d = grad + weight_decay * param                 (grad negated when maximize)
-        b = d  on the first step,  else  b = momentum * b + (1 - dampening) * d     (if momentum > 0)
+        d = grad + weight_decay * param      (grad negated when maximize)
+        b = d  on the first step,
+            else  b = momentum * b + (1 - dampening) * d    (if momentum > 0)
         d = d + momentum * b   if nesterov   else   b
         param <- param - lr * d
 
@@ -47,7 +49,8 @@ def sgd_(
 
 
 class SGD(Optimizer):
-    """SGD, equal to ``torch.optim.SGD`` (same arguments, defaults and state: ``momentum_buffer``)."""
+    """SGD, equal to ``torch.optim.SGD`` (same arguments, defaults and state:
+    ``momentum_buffer``)."""
 
     kernel = staticmethod(sgd_)
     reference_class = reference.SGD

@@ -1,11 +1,14 @@
-"""Triton kernels for the flat optimizers: each element of each buffer is read once and written once.
+"""Triton kernels for the flat optimizers: each element of each buffer is read
+once and written once.
 
-Adam on float32 moves 28 bytes per parameter (reads p, g, m, v; writes p, m, v), the least any
-implementation can, so a step runs at the GPU's memory bandwidth. Each wrapper takes exactly the
-arguments of the eager function it replaces (:func:`~gdbook.torch.optim.adam.adam_`,
-:func:`~gdbook.torch.optim.sgd.sgd_`), on 1-D contiguous buffers, and computes the fused formula of
-:mod:`gdbook.torch.optim.fused` in float32 from the same host-side scalars.
-This module imports triton; :mod:`gdbook.torch.optim.backends` imports it only where that works.
+Adam on float32 moves 28 bytes per parameter (reads p, g, m, v; writes p, m,
+v), the least any implementation can, so a step runs at the GPU's memory
+bandwidth. Each wrapper takes exactly the arguments of the eager function it
+replaces (:func:`~gdbook.torch.optim.adam.adam_`,
+:func:`~gdbook.torch.optim.sgd.sgd_`), on 1-D contiguous buffers, and computes
+the fused formula of :mod:`gdbook.torch.optim.fused` in float32 from the same
+host-side scalars. This module imports triton;
+:mod:`gdbook.torch.optim.backends` imports it only where that works.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import triton.language as tl
 
 from .fused import adam_scalars, sgd_scalars
 
-BLOCK = 1024  # elements per program: 8 per thread with 4 warps, enough to saturate memory bandwidth
+# elements per program: 8 per thread with 4 warps, enough to saturate memory
+# bandwidth
+BLOCK = 1024
 NUM_WARPS = 4
 
 
@@ -32,8 +37,8 @@ def _param_and_direction(
     DECAY: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """This program's block of elements: offsets, mask, p and d = grad (negated to maximize) plus
-    weight_decay * p, in float32."""
+    """This program's block of elements: offsets, mask, p and d = grad (negated
+    to maximize) plus weight_decay * p, in float32."""
     offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offsets < n_elements
     p = tl.load(param_ptr + offsets, mask=mask).to(tl.float32)
