@@ -4,7 +4,9 @@ The worker functions are defined at module level: processes start by spawn,
 which imports this module in each worker to find them.
 """
 
+import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
+import gdbook.torch as gt
 from gdbook.torch.distributed import (
     WorkerError,
     adam_training,
@@ -55,21 +58,52 @@ def least_squares_data():
     return X, X @ w + 0.1 * noise
 
 
-def suite(rank, world_size):
+def ddp_train(rank, world_size, path, epochs, kill_at=None):
+    """gdbook's train() on a DDP-wrapped linear model, checkpointing to
+    ``path``; with ``kill_at``, rank 1 kills itself (SIGKILL) at its
+    ``kill_at``-th forward pass."""
+    X, y = least_squares_data()
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, 1, dtype=torch.float64)
+    if kill_at is not None and rank == 1:
+        calls = itertools.count(1)
+
+        def kill(*_):
+            if next(calls) == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        model.register_forward_hook(kill)
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = gt.Adam(ddp.parameters(), lr=0.3)
+    history = gt.train(
+        ddp,
+        torch.nn.MSELoss(),
+        (X, y[:, None]),
+        optimizer,
+        epochs,
+        batch_size=16,
+        checkpoint=path,
+    )
+    return history, [p.detach().clone() for p in model.parameters()]
+
+
+def suite(rank, world_size, path):
     """Everything the tests below check in one process group (one start-up
     of the processes, the slow part)."""
     X, y = least_squares_data()
     return {
+        "train": ddp_train(rank, world_size, path, 4),
         "ranks": all_reduce_ranks(rank, world_size, 10),
         "ddp": data_parallel_sgd(rank, world_size, X, y, 0.1, 40, 64),
         "zero": adam_training(rank, world_size, WIDTHS, 5, sharded=True),
-        "all_reduce": all_reduce_seconds(rank, world_size, [256, 65536], 5),
+        "all_reduce": all_reduce_seconds(rank, world_size, [256, 2**20], 5),
     }
 
 
 @pytest.fixture(scope="module")
-def two_ranks():
-    return launch(suite, 2, timeout=120)
+def two_ranks(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ddp") / "uninterrupted.pt"
+    return launch(suite, 2, path, timeout=120)
 
 
 def test_every_rank_runs_and_the_group_communicates(two_ranks):
@@ -101,10 +135,38 @@ def test_zero_sharded_adam_equals_adam_with_half_the_state_per_rank(
     assert plain_bytes >= 2 * plain.numel() * 8
 
 
+def test_a_ddp_run_killed_and_resumed_equals_the_uninterrupted_run(
+    two_ranks, tmp_path
+):
+    path = tmp_path / "run.pt"
+    # 256 samples, 2 ranks, batches of 16: 8 steps an epoch; rank 1 dies in
+    # epoch 3, after rank 0 has written the checkpoint of epoch 2
+    with pytest.raises(WorkerError, match=r"(?s)rank 1 failed.*signal 9"):
+        launch(ddp_train, 2, path, 4, 8 * 2 + 3, timeout=60)
+    saved = torch.load(path, weights_only=False)
+    assert saved["history"]["epoch"] == [1, 2]
+    resumed = launch(ddp_train, 2, path, 4)
+    for (history, params), (expected, expected_params) in zip(
+        resumed, [r["train"] for r in two_ranks], strict=True
+    ):
+        assert history == expected and history["epoch"] == [1, 2, 3, 4]
+        for p, q in zip(params, expected_params, strict=True):
+            assert torch.equal(p, q)
+    losses = resumed[0][0]["loss"]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_only_rank_0_writes_the_checkpoint(two_ranks, tmp_path_factory):
+    # both ranks returned the same history; one file, no leftovers
+    folder = tmp_path_factory.getbasetemp() / "ddp0"
+    assert sorted(p.name for p in folder.iterdir()) == ["uninterrupted.pt"]
+    assert two_ranks[0]["train"][0] == two_ranks[1]["train"][0]
+
+
 def test_all_reduce_times_fit_the_latency_bandwidth_model(two_ranks):
     seconds = two_ranks[0]["all_reduce"]
     assert all(0 < t < 1 for t in seconds)
-    alpha, beta = latency_bandwidth_fit([4 * 256, 4 * 65536], seconds)
+    alpha, beta = latency_bandwidth_fit([4 * 256, 4 * 2**20], seconds)
     assert alpha + 4 * 256 / beta == pytest.approx(seconds[0])
 
 
@@ -136,7 +198,7 @@ def test_a_failing_rank_is_named_with_its_traceback():
     with pytest.raises(WorkerError) as raised:
         launch(fail_before_the_all_reduce, 2, timeout=60)
     message = str(raised.value)
-    assert message.startswith("rank 1 raised")
+    assert message.startswith("rank 1 failed")
     assert "ValueError: rank 1 fails on purpose" in message
     assert "fail_before_the_all_reduce" in message  # the traceback
     # rank 0, stuck in the all-reduce, is given up within the grace period

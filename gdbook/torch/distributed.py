@@ -27,6 +27,7 @@ import datetime
 import os
 import pickle
 import queue
+import signal
 import time
 import traceback
 
@@ -118,10 +119,11 @@ def launch(fn, world_size: int, *args, port=None, timeout: float = 120.0):
 
     The processes form one gloo process group on 127.0.0.1 (rendezvous
     through a TCPStore that this process serves). Returns the list of the
-    ranks' return values, rank 0 first. A worker that raises makes
-    :class:`WorkerError` carry its rank and traceback; workers still running
-    after ``timeout`` seconds are killed and :class:`TimeoutError` names
-    them. ``args`` and the results must be picklable.
+    ranks' return values, rank 0 first. A worker that raises, or dies, makes
+    :class:`WorkerError` carry its rank and traceback (or how it died), the
+    first failure first; workers still running after ``timeout`` seconds are
+    killed and :class:`TimeoutError` names them. ``args`` and the results
+    must be picklable.
     """
     _check_launch(fn, world_size, port, timeout)
     store = _store(port, world_size, timeout)
@@ -153,7 +155,7 @@ def launch(fn, world_size: int, *args, port=None, timeout: float = 120.0):
     if failed:
         rank, others = failed[0], failed[1:]
         after = f" (then rank(s) {others} failed too)" if others else ""
-        raise WorkerError(f"rank {rank} raised{after}:\n{outcomes[rank][1]}")
+        raise WorkerError(f"rank {rank} failed{after}:\n{outcomes[rank][1]}")
     return [outcomes[rank][1] for rank in range(world_size)]
 
 
@@ -183,15 +185,22 @@ def _collect(results, workers, timeout, grace=3.0):
         except queue.Empty:
             for rank, worker in enumerate(workers):
                 if rank not in outcomes and worker.exitcode not in (None, 0):
-                    outcomes[rank] = (
-                        "error",
-                        f"the process exited with code {worker.exitcode} "
-                        f"before reporting",
-                        time.time(),
-                    )
+                    # a process that died without a word (killed, crashed)
+                    # is taken as the first failure (time 0): the others'
+                    # errors are its consequence, their collectives having
+                    # lost a peer
+                    outcomes[rank] = ("error", _death(worker.exitcode), 0.0)
         if any(kind != "ok" for kind, *_ in outcomes.values()):
             deadline = min(deadline, time.monotonic() + grace)
     return outcomes
+
+
+def _death(exitcode: int) -> str:
+    """How a process that never reported ended, in words."""
+    if exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        return f"the process was killed by signal {-exitcode} ({name})"
+    return f"the process exited with code {exitcode} before reporting"
 
 
 def from_environment(fn, *args, backend: str | None = None):

@@ -25,7 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from .. import _validate
@@ -155,6 +157,7 @@ def train(
     scheduler=None,
     checkpoint: str | os.PathLike | None = None,
     progress: bool = False,
+    accumulate: int = 1,
 ) -> dict:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the
     history.
@@ -178,6 +181,18 @@ def train(
                 that cannot be written to raises ``OSError`` before training.
     progress    show a tqdm progress bar over epochs (``TQDM_DISABLE=1`` hides
                 it).
+    accumulate  gradient accumulation: one optimizer step per ``accumulate``
+                mini-batches, whose losses are weighted by their share of the
+                samples, so that (for a loss that is a mean over samples) the
+                step uses the mean gradient of all of them, as one large batch
+                would.
+
+    Under ``torch.distributed`` (a process group initialised, the model
+    typically wrapped in ``DistributedDataParallel``), each epoch's samples
+    are split among the ranks by a ``DistributedSampler`` (seeded with
+    ``seed``, ``set_epoch`` each epoch) and ``batch_size`` is per rank; the
+    history's losses are means over all ranks; only rank 0 writes the
+    checkpoint (the same atomic write and lock), every rank resumes from it.
 
     Returns ``{"epoch": [1, 2, ...], "loss": [mean training loss of each
     epoch], "lr": [lr of the first param group during each epoch]}``,
@@ -205,6 +220,8 @@ def train(
         )
     epochs = _validate.integer("epochs", epochs, low=0)
     seed = _validate.integer("seed", seed)
+    accumulate = _validate.integer("accumulate", accumulate, low=1)
+    group = _Group()
     tensors = _tensors(data)
     n = len(tensors[0])
     batch_size = (
@@ -233,18 +250,19 @@ def train(
         bool(shuffle),
         seed,
     )
+    run["accumulate"], run["world_size"] = accumulate, group.size
     tensors = tuple(t.to(device) for t in tensors)
     generator = torch.Generator().manual_seed(seed)
     history = {"epoch": [], "loss": [], "lr": []}
-    with (
-        contextlib.nullcontext()
-        if checkpoint is None
-        else ckpt.lock(checkpoint)
-    ):
+    writes = checkpoint is not None and group.rank == 0
+    with ckpt.lock(checkpoint) if writes else contextlib.nullcontext():
+        group.barrier()  # rank 0 holds the lock before anyone reads
         if checkpoint is not None and Path(checkpoint).exists():
             history = _resume(
                 checkpoint, run, model, optimizer, scheduler, generator
             )
+        group.barrier()  # all have read before rank 0 writes again
+        if checkpoint is not None:
             if len(history["epoch"]) > epochs:
                 raise ckpt.CheckpointError(
                     f"{checkpoint}: the checkpoint is at epoch "
@@ -260,34 +278,30 @@ def train(
         )  # unset: TQDM_DISABLE decides
         for epoch in bar:
             lr = float(optimizer.param_groups[0]["lr"])
-            order = (
-                torch.randperm(n, generator=generator)
-                if shuffle
-                else torch.arange(n)
-            )
+            order = group.order(n, epoch, shuffle, seed, generator)
+            batches = order.split(batch_size)
             total = 0.0
-            for step, idx in enumerate(order.split(batch_size)):
-                idx = idx.to(device)
-                loss = _step(
-                    model, loss_fn, optimizer, [t[idx] for t in tensors]
+            for first in range(0, len(batches), accumulate):
+                steps = batches[first : first + accumulate]
+                total += _accumulated_step(
+                    model, loss_fn, optimizer, tensors, steps, device, group
                 )
-                if not math.isfinite(loss):
+                if not math.isfinite(total):
                     raise DivergenceError(
-                        f"training diverged: the loss is {loss} at epoch "
-                        f"{epoch + 1}, "
-                        f"step {step + 1} ({_lrs(optimizer)}); try a "
-                        "smaller learning rate",
+                        f"training diverged: the loss is {total} at epoch "
+                        f"{epoch + 1}, step {first // accumulate + 1} "
+                        f"({_lrs(optimizer)}); try a smaller learning rate",
                         history,
                     )
-                total += loss * len(idx)
+            total, count = group.sum(total), group.sum(len(order))
             history["epoch"].append(epoch + 1)
-            history["loss"].append(total / n)
+            history["loss"].append(total / count)
             history["lr"].append(lr)
             if has_diverged(
                 history["loss"][0], history["loss"][-1], min(history["loss"])
             ):
                 raise DivergenceError(
-                    f"training diverged: the mean loss is {total / n:.4g} "
+                    f"training diverged: the mean loss is {total / count:.4g} "
                     "at epoch "
                     f"{epoch + 1}, more than {DIVERGENCE_FACTOR:g} times "
                     "the first epoch's "
@@ -297,8 +311,12 @@ def train(
                 )
             if scheduler is not None:
                 scheduler.step()
-            bar.set_postfix(loss=f"{total / n:.4g}")
-            if checkpoint is not None:
+            bar.set_postfix(loss=f"{total / count:.4g}")
+            if checkpoint is not None and hasattr(
+                optimizer, "consolidate_state_dict"
+            ):  # ZeRO: gather the sharded optimizer state on rank 0
+                optimizer.consolidate_state_dict(to=0)
+            if writes:
                 ckpt.save(
                     checkpoint,
                     run,
@@ -312,6 +330,77 @@ def train(
                 )
         bar.close()
     return history
+
+
+class _Group:
+    """The process group train() runs in: rank 0 of 1 without
+    torch.distributed, else the default group's rank and size."""
+
+    def __init__(self):
+        self.active = dist.is_available() and dist.is_initialized()
+        self.rank = dist.get_rank() if self.active else 0
+        self.size = dist.get_world_size() if self.active else 1
+
+    def barrier(self):
+        if self.active:
+            dist.barrier()
+
+    def sum(self, value: float) -> float:
+        """``value`` summed over the ranks (float64, the same on each)."""
+        if not self.active:
+            return value
+        total = torch.tensor([float(value)], dtype=torch.float64)
+        dist.all_reduce(total)
+        return total.item()
+
+    def order(self, n, epoch, shuffle, seed, generator) -> torch.Tensor:
+        """This rank's sample indices for ``epoch``: a permutation drawn from
+        ``generator`` (one process), or the ``DistributedSampler``'s share."""
+        if not self.active:
+            if shuffle:
+                return torch.randperm(n, generator=generator)
+            return torch.arange(n)
+        sampler = DistributedSampler(
+            range(n),
+            num_replicas=self.size,
+            rank=self.rank,
+            shuffle=shuffle,
+            seed=seed,
+        )
+        sampler.set_epoch(epoch)
+        return torch.tensor(list(sampler))
+
+
+def _accumulated_step(
+    model, loss_fn, optimizer, tensors, steps, device, group
+) -> float:
+    """One optimizer step on the mini-batches ``steps`` (index tensors):
+    each loss weighted by its share of their samples, gradients summed.
+    Returns the sum over samples of the loss (loss * batch length); no step
+    if a loss is not finite on any rank."""
+    optimizer.zero_grad()
+    size = sum(len(idx) for idx in steps)
+    total = 0.0
+    for k, idx in enumerate(steps):
+        idx = idx.to(device)
+        batch = [t[idx] for t in tensors]
+        loss = loss_fn(model(*batch[:-1]), batch[-1])
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise ValueError(
+                f"loss_fn must return a scalar tensor, "
+                f"got {getattr(loss, 'shape', type(loss).__name__)}"
+            )
+        value = loss.item()
+        if not math.isfinite(group.sum(value)):  # every rank stops together
+            return value if not math.isfinite(value) else math.nan
+        last = k == len(steps) - 1
+        # DDP all-reduces the gradients once, at the last backward
+        sync = last or not hasattr(model, "no_sync")
+        with contextlib.nullcontext() if sync else model.no_sync():
+            (loss * (len(idx) / size)).backward()
+        total += value * len(idx)
+    optimizer.step()
+    return total
 
 
 def _check_target(model: nn.Module, probe: list[torch.Tensor]) -> None:
@@ -339,23 +428,6 @@ def _check_target(model: nn.Module, probe: list[torch.Tensor]) -> None:
             "would broadcast to "
             f"{tuple(shape)} in a loss; give the targets the outputs' shape"
         )
-
-
-def _step(model, loss_fn, optimizer, batch) -> float:
-    """One gradient step on ``batch``; returns the loss before the step (no
-    step if it is not finite)."""
-    optimizer.zero_grad()
-    loss = loss_fn(model(*batch[:-1]), batch[-1])
-    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise ValueError(
-            f"loss_fn must return a scalar tensor, "
-            f"got {getattr(loss, 'shape', type(loss).__name__)}"
-        )
-    value = loss.item()
-    if math.isfinite(value):
-        loss.backward()
-        optimizer.step()
-    return value
 
 
 def _lrs(optimizer) -> str:
