@@ -234,7 +234,7 @@ def draw(
             link.label,
             ha="center",
             va="center",
-            fontsize=8.5,
+            fontsize=9,
             style="italic",
             zorder=4,
             bbox=dict(

@@ -105,7 +105,7 @@ def trajectories(
             markersize=12,
             markeredgecolor="black",
         )
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     return ax
 
 
@@ -125,7 +125,9 @@ def contour_with_trajectories(
     ``contour_options`` go to :func:`contour` (levels, log, resolution).
     """
     ax = contour(problem, xlim, ylim, ax=ax, **contour_options)
+    trajectories(paths, ax=ax, markersize=markersize)
     if getattr(problem, "x_star", None) is not None:
+        # drawn last, on top: a path that ends at x* must not hide it
         ax.plot(
             *problem.x_star,
             "x",
@@ -133,8 +135,9 @@ def contour_with_trajectories(
             markersize=10,
             mew=2,
             label="$x^*$",
+            zorder=5,
         )
-    trajectories(paths, ax=ax, markersize=markersize)
+        ax.legend(loc="best")
     ax.set_title(title)
     return ax
 
@@ -222,7 +225,7 @@ def against_bounds(
     if logx:
         ax.set_xscale("log")
     ax.set(xlabel="iteration $t$", ylabel=ylabel, title=title)
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     return ax
 
@@ -301,7 +304,7 @@ def against_lr(
     if log:
         ax.set_yscale("log")
     ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     return ax
 
@@ -356,7 +359,7 @@ def sweep_results(
     ):
         ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
     ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     return ax
 
@@ -458,7 +461,7 @@ def animate_trajectories(
         )[0]
         for label, line in lines.items()
     }
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     stops = np.ceil(np.arange(1, frames + 1) * longest / frames).astype(int)
 
     def draw(k):

@@ -519,3 +519,37 @@ def test_train_and_resume_on_cuda(tmp_path):
     model, history = cuda_run(4, tmp_path / "run.pt")
     assert history["loss"][-1] < history["loss"][0]
     assert cuda_run(6, tmp_path / "run.pt")[1]["epoch"] == list(range(1, 7))
+
+
+def test_gradient_accumulation_equals_one_large_batch():
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(96, 4, generator=generator, dtype=torch.float64)
+    y = X @ torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)
+    runs = []
+    for batch_size, accumulate in ((32, 1), (8, 4), (5, 7)):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1, dtype=torch.float64)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        history = gt.train(
+            model,
+            MSE,
+            (X, y[:, None]),
+            optimizer,
+            epochs=3,
+            batch_size=batch_size,
+            accumulate=accumulate,
+        )
+        runs.append(
+            (
+                history,
+                torch.cat([p.detach().ravel() for p in model.parameters()]),
+            )
+        )
+    (large, w_large), (accumulated, w_accumulated), (uneven, w_uneven) = runs
+    # 4 micro-batches of 8 are one batch of 32: same steps, same losses
+    torch.testing.assert_close(w_accumulated, w_large, rtol=1e-12, atol=0)
+    assert accumulated["loss"] == pytest.approx(large["loss"], rel=1e-12)
+    # 7 micro-batches of 5 (35 samples, the last group 26) differ
+    assert not torch.allclose(w_uneven, w_large)
+    with pytest.raises(ValueError, match="accumulate"):
+        gt.train(model, MSE, (X, y[:, None]), optimizer, 1, accumulate=0)
