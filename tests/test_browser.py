@@ -199,6 +199,14 @@ def test_page_reads_at_1280px(browser, path):
     assert counts["page_bytes"] < PAGE_BUDGET_BYTES
 
 
+def test_general_index_lists_the_glossary_terms(browser):
+    index = (HTML / "genindex.html").read_text(encoding="utf-8")
+    glossary = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    terms = glossary.count("| {index}`")
+    assert terms >= 70
+    assert index.count("glossary.html#index-") == terms
+
+
 def test_search_finds_momentum_chapter(browser):
     browser.page.goto(f"{browser.base}/search.html?q=Nesterov")
     links = browser.page.locator("#search-results li a")
