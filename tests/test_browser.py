@@ -24,8 +24,12 @@ import http.server
 import os
 import pathlib
 import shutil
+import socket
+import subprocess
 import sys
 import threading
+import time
+import urllib.request
 
 import pytest
 
@@ -251,6 +255,104 @@ def test_explorable_figure_redraws_when_its_control_moves(browser, path):
             control.fill(control.get_attribute("max"))
         assert drawn.inner_html() != before
     assert browser.console_errors == []
+
+
+EXPLORABLE_CELL = """
+import numpy as np
+from gdbook import explore
+from gdbook.problems import Quadratic
+bowl = Quadratic(np.diag([4.0, 0.25]))
+settings = {}
+for k in (1, 5):
+    x, path = np.array([-1.5, 2.5]), []
+    for _ in range(10):
+        path.append(x)
+        x = x - k / 10 * bowl.grad(x)
+    settings[f"lr {k / 10}"] = [{"GD": np.array(path)}]
+explore.explorable_paths(
+    "lab", [explore.Panel(bowl, (-3, 3), (-1, 3))], settings,
+    control="slider", label="lr", caption="a test", alt="a test",
+)
+"""
+
+
+def test_explorable_figure_works_in_jupyterlab(browser, tmp_path):
+    """Run a cell that shows an explorable figure in JupyterLab (served on
+    127.0.0.1 from this Python) and move its slider."""
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(EXPLORABLE_CELL)]
+    notebook.metadata["kernelspec"] = {  # no "Select Kernel" dialog
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, tmp_path / "explore.ipynb")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lab = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={tmp_path}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    context = browser.browser.new_context()
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(base)
+            else route.abort()
+        ),
+    )
+    try:
+        _wait_for_server(f"{base}/api", seconds=60)
+        page = context.new_page()
+        page.goto(f"{base}/lab/tree/explore.ipynb", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        # run only once the kernel is up: a cell sent earlier is dropped
+        page.get_by_text("| Idle").first.wait_for(timeout=90_000)
+        page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+        page.keyboard.press("Shift+Enter")
+        figure = page.locator("figure.gdbook-explore")
+        try:
+            figure.wait_for(timeout=60_000)
+        finally:
+            # what the page showed, to read when the test fails
+            page.screenshot(path=str(tmp_path / "lab.png"))
+        drawn = figure.locator("g.paths path").first
+        before = drawn.get_attribute("d")
+        figure.locator(".control").fill("1")
+        assert before.startswith("M") and drawn.get_attribute("d") != before
+    finally:
+        context.close()
+        lab.terminate()
+        lab.wait(timeout=30)
+
+
+def _wait_for_server(url, seconds):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def report(widths):
