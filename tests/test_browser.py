@@ -14,8 +14,9 @@ Chromium comes from Debian (``apt-get install chromium``); Playwright drives
 ``/usr/bin/chromium`` and downloads no browser. Without Chromium, Playwright
 or a built book the module skips with the reason, unless
 ``GDBOOK_BROWSER_TEST=required`` (set by ``.ci/run``) turns the skip into a
-failure; ``GDBOOK_HTML`` points at another build's ``html`` folder.
-``python tests/test_browser.py [WIDTH ...]`` prints the per-page
+failure. At 390 px (a phone) no page may scroll sideways: wide content
+scrolls in its own box. ``GDBOOK_HTML`` points at another build's ``html``
+folder. ``python tests/test_browser.py [WIDTH ...]`` prints the per-page
 counts instead (for closing notes and before/after comparisons).
 """
 
@@ -201,6 +202,24 @@ def test_page_reads_at_1280px(browser, path):
     assert wide == dict.fromkeys(wide, 0), "content wider than its column"
     assert not counts["page_width_overflow"]
     assert counts["page_bytes"] < PAGE_BUDGET_BYTES
+
+
+@pytest.mark.parametrize("path", _pages_or_empty())
+def test_page_never_scrolls_sideways_on_a_phone(browser, path):
+    """At 390 px a long equation or code block scrolls inside its own box
+    (the CSS in _static/book.css); the page itself never gets wider."""
+    browser.page.set_viewport_size({"width": 390, "height": 800})
+    try:
+        counts = browser.open(path)
+        scrolls = browser.page.evaluate(
+            "() => [...document.querySelectorAll("
+            "'mjx-container[display=\"true\"]')].every("
+            "(el) => getComputedStyle(el).overflowX === 'auto')"
+        )
+    finally:
+        browser.page.set_viewport_size({"width": 1280, "height": 900})
+    assert not counts["page_width_overflow"]
+    assert scrolls, "a display equation does not scroll in its own box"
 
 
 def test_general_index_lists_the_glossary_terms(browser):
