@@ -48,6 +48,17 @@ def integer(name: str, value, *, low: int | None = None) -> int:
     return int(value)
 
 
+def betas(value) -> tuple[float, float]:
+    """Return ``value`` as a pair (beta1, beta2) of decay rates in [0, 1),
+    as Adam and its relatives take them, or raise naming ``betas``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {value!r}")
+    return tuple(
+        real(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
+        for i, b in enumerate(value)
+    )
+
+
 def flag(name: str, value) -> bool:
     """Return ``value`` if it is a bool (numpy's included), or raise naming
     ``name``: ``bool("False")`` is True."""

@@ -39,14 +39,7 @@ class Adam(Optimizer):
         maximize: bool = False,
     ):
         super().__init__(lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(
-                f"betas must be a pair (beta1, beta2), got {betas!r}"
-            )
-        self.betas = tuple(
-            _validate.real(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
-            for i, b in enumerate(betas)
-        )
+        self.betas = _validate.betas(betas)
         self.eps = _validate.real("eps", eps, low=0.0)
         self.weight_decay = _validate.real(
             "weight_decay", weight_decay, low=0.0
