@@ -4,6 +4,7 @@ what is allowed."""
 from __future__ import annotations
 
 import numbers
+import pickle
 
 import numpy as np
 
@@ -174,3 +175,19 @@ def same_shape(
             f"got {value.shape}"
         )
     return value
+
+
+def spawnable(fn) -> None:
+    """Raise, naming ``fn``, unless it can be sent to a process started by
+    ``spawn``: spawn pickles a function by reference, so it must be callable
+    and importable from a module (not a lambda, not defined in a cell)."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {fn!r}")
+    try:
+        pickle.dumps(fn)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise ValueError(
+            "fn must be picklable, i.e. a function importable from a module "
+            "(processes start by spawn, which pickles functions by "
+            f"reference); got {fn!r}: {error}"
+        ) from None

@@ -36,6 +36,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from .. import _validate
+
 HOST = "127.0.0.1"
 
 
@@ -83,16 +85,7 @@ def _check_launch(fn, world_size, port, timeout):
         raise ValueError(f"port must be None or in 1..65535, got {port!r}")
     if not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {fn!r}")
-    try:
-        pickle.dumps(fn)
-    except (pickle.PicklingError, AttributeError, TypeError) as error:
-        raise ValueError(
-            f"fn must be picklable, i.e. a function importable from a module "
-            f"(processes start by spawn, which pickles functions by "
-            f"reference); got {fn!r}: {error}"
-        ) from None
+    _validate.spawnable(fn)
 
 
 def _store(port, world_size, timeout):
