@@ -113,6 +113,7 @@ def minimize(
     record_every: int = 1,
     callback: Callable | None = None,
     progress: bool = False,
+    clip_norm: float | None = None,
 ) -> OptimizeResult:
     """Minimise ``problem`` (any object with ``value(x)`` and ``grad(x)``) from
     ``x0``.
@@ -140,6 +141,9 @@ def minimize(
         the last one; for stochastic runs this saves n evaluations a step.
     callback: ``callback(t, x, f)`` at each recorded iterate; returning True
         stops the run.
+    clip_norm: for a first-order method, scale each gradient down to this
+        norm when it is longer (:func:`gdbook.methods.clip_by_norm`, the
+        formula of ``torch.nn.utils.clip_grad_norm_``); None does not clip.
 
     Divergence (a non-finite value, or f - f_ref above
     DIVERGENCE_FACTOR * max(f_0 - f_ref, |f_0|, 1), with f_ref = f* where
@@ -160,7 +164,13 @@ def minimize(
             "callback must be callable as callback(t, x, f) or None, got "
             f"{type(callback).__name__}"
         )
-    method = _method(method, lr, problem, batch_size, sampling, seed)
+    if clip_norm is not None:
+        clip_norm = _validate.real(
+            "clip_norm", clip_norm, low=0.0, low_open=True
+        )
+    method = _method(
+        method, lr, problem, batch_size, sampling, seed, clip_norm
+    )
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run(
             counted,
@@ -175,7 +185,9 @@ def minimize(
         )
 
 
-def _method(method, lr, problem, batch_size, sampling, seed) -> Method:
+def _method(
+    method, lr, problem, batch_size, sampling, seed, clip_norm=None
+) -> Method:
     """The :class:`~gdbook.methods.Method` that ``method`` (a name, an
     optimizer or a method) stands for."""
     if isinstance(method, (Optimizer, Method)) and lr is not None:
@@ -201,6 +213,11 @@ def _method(method, lr, problem, batch_size, sampling, seed) -> Method:
                 f"batch_size must be None for {type(method).__name__}, "
                 "which needs exact values"
             )
+        if clip_norm is not None:
+            raise ValueError(
+                f"clip_norm must be None for {type(method).__name__}, whose "
+                "step is not a gradient step"
+            )
         return method
     if isinstance(method, str):
         method = _named_optimizer(method, lr, problem)
@@ -210,7 +227,7 @@ def _method(method, lr, problem, batch_size, sampling, seed) -> Method:
             f"{type(method).__name__}"
         )
     return FirstOrder(
-        method, _batch_stream(problem, batch_size, sampling, seed)
+        method, _batch_stream(problem, batch_size, sampling, seed), clip_norm
     )
 
 

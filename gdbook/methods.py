@@ -43,15 +43,34 @@ class Method(ShowsParameters):
         raise NotImplementedError
 
 
+def clip_by_norm(g: np.ndarray, max_norm: float) -> np.ndarray:
+    """``g`` scaled down to norm ``max_norm`` when it is longer, as
+    ``torch.nn.utils.clip_grad_norm_`` does (the same formula, eps
+    included):
+
+        g <- g * min(1, max_norm / (||g|| + 1e-6))
+
+    Clipping bounds each step by lr * max_norm whatever the gradient, the
+    usual guard against rare huge gradients (Pascanu, Mikolov & Bengio, "On
+    the difficulty of training recurrent neural networks", ICML 2013)."""
+    coefficient = max_norm / (np.linalg.norm(g) + 1e-6)
+    return g * coefficient if coefficient < 1.0 else g
+
+
 class FirstOrder(Method):
     """A functional optimizer of :mod:`gdbook.optim` as a method: each step
     feeds it the full gradient, or a mini-batch gradient when ``batches``
-    yields sample indices (it yields None for the full gradient)."""
+    yields sample indices (it yields None for the full gradient), clipped to
+    norm ``clip_norm`` when that is given (:func:`clip_by_norm`)."""
 
     def __init__(
-        self, optimizer: Optimizer, batches: Iterator[np.ndarray | None]
+        self,
+        optimizer: Optimizer,
+        batches: Iterator[np.ndarray | None],
+        clip_norm: float | None = None,
     ):
         self.optimizer, self.batches = optimizer, batches
+        self.clip_norm = clip_norm
 
     def init(self, problem, x):
         return self.optimizer.init(x)
@@ -59,5 +78,7 @@ class FirstOrder(Method):
     def step(self, problem, x, state):
         batch = next(self.batches)
         g = problem.grad(x) if batch is None else problem.grad(x, batch)
+        if self.clip_norm is not None:
+            g = clip_by_norm(g, self.clip_norm)
         x_new, state, lr = self.optimizer.step_and_lr(x, g, state)
         return x_new, lr, state

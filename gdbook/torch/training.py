@@ -158,6 +158,7 @@ def train(
     checkpoint: str | os.PathLike | None = None,
     progress: bool = False,
     accumulate: int = 1,
+    clip_norm: float | None = None,
 ) -> dict:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the
     history.
@@ -186,6 +187,9 @@ def train(
                 samples, so that (for a loss that is a mean over samples) the
                 step uses the mean gradient of all of them, as one large batch
                 would.
+    clip_norm   before each step, scale the gradient of all parameters
+                together down to this norm when it is longer
+                (``torch.nn.utils.clip_grad_norm_``); None does not clip.
 
     Under ``torch.distributed`` (a process group initialised, the model
     typically wrapped in ``DistributedDataParallel``), each epoch's samples
@@ -221,6 +225,10 @@ def train(
     epochs = _validate.integer("epochs", epochs, low=0)
     seed = _validate.integer("seed", seed)
     accumulate = _validate.integer("accumulate", accumulate, low=1)
+    if clip_norm is not None:
+        clip_norm = _validate.real(
+            "clip_norm", clip_norm, low=0.0, low_open=True
+        )
     group = _Group()
     tensors = _tensors(data)
     n = len(tensors[0])
@@ -250,7 +258,9 @@ def train(
         bool(shuffle),
         seed,
     )
-    run["accumulate"], run["world_size"] = accumulate, group.size
+    run.update(
+        accumulate=accumulate, clip_norm=clip_norm, world_size=group.size
+    )
     tensors = tuple(t.to(device) for t in tensors)
     generator = torch.Generator().manual_seed(seed)
     history = {"epoch": [], "loss": [], "lr": []}
@@ -284,7 +294,14 @@ def train(
             for first in range(0, len(batches), accumulate):
                 steps = batches[first : first + accumulate]
                 total += _accumulated_step(
-                    model, loss_fn, optimizer, tensors, steps, device, group
+                    model,
+                    loss_fn,
+                    optimizer,
+                    tensors,
+                    steps,
+                    device,
+                    group,
+                    clip_norm,
                 )
                 if not math.isfinite(total):
                     raise DivergenceError(
@@ -372,7 +389,7 @@ class _Group:
 
 
 def _accumulated_step(
-    model, loss_fn, optimizer, tensors, steps, device, group
+    model, loss_fn, optimizer, tensors, steps, device, group, clip_norm=None
 ) -> float:
     """One optimizer step on the mini-batches ``steps`` (index tensors):
     each loss weighted by its share of their samples, gradients summed.
@@ -399,6 +416,8 @@ def _accumulated_step(
         with contextlib.nullcontext() if sync else model.no_sync():
             (loss * (len(idx) / size)).backward()
         total += value * len(idx)
+    if clip_norm is not None:  # after DDP's all-reduce: the same on all ranks
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     optimizer.step()
     return total
 
