@@ -142,14 +142,7 @@ def test_defaults_match_torch(name):
     """Default hyper-parameters, including the default lr, give torch's
     trajectory."""
     ours = optim.OPTIMIZERS[name]()
-    theirs = {
-        "sgd": torch.optim.SGD,
-        "adagrad": torch.optim.Adagrad,
-        "rmsprop": torch.optim.RMSprop,
-        "adadelta": torch.optim.Adadelta,
-        "adam": torch.optim.Adam,
-        "adamw": torch.optim.AdamW,
-    }[name]
+    theirs = getattr(torch.optim, type(ours).__name__)  # the namesake
     assert_same_run(ours, (theirs, {}))
 
 

@@ -180,4 +180,4 @@ def test_one_registry_turns_names_into_optimizers():
     with pytest.raises(
         ValueError, match="method must be one of gd, sgd, adagrad"
     ):
-        optim.by_name("adamax")
+        optim.by_name("nesterov")

@@ -5,25 +5,47 @@ equal to torch.optim.
     state = opt.init(x0)
     x, state = opt.step(x0, grad(x0), state)
 
-LARS and LAMB (:mod:`gdbook.optim.large_batch`, layer-wise trust ratios for
-large batches) are not in torch.optim and not in ``OPTIMIZERS``, which maps
-lower-case names of torch.optim's algorithms to classes; :func:`by_name` is
-the one place that turns a method name
+``OPTIMIZERS`` maps lower-case names to the classes that take the common
+hyper-parameters of torch.optim's Adam family and SGD (lr, weight_decay,
+maximize); the others are exported beside it: ASGD, Rprop and Adafactor
+(torch.optim's too), Muon (one matrix, needs its shape), Lion and
+Schedule-Free AdamW (from outside torch.optim), LARS and LAMB (layer-wise
+trust ratios for large batches, :mod:`gdbook.optim.large_batch`);
+:func:`by_name` is the one place that turns a method name
 (``gdbook.minimize(..., method="adam")``,
 ``gdbook.sweeps.lr_sweep(..., method="gd")``) into a class.
 """
 
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
 from .base import Optimizer
 from .large_batch import LAMB, LARS
+from .lion import Lion
+from .muon import Muon, newton_schulz
+from .nadam import NAdam
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
+from .schedule_free import AdamWScheduleFree
 from .sgd import SGD
 
 OPTIMIZERS = {
     cls.__name__.lower(): cls
-    for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW)
+    for cls in (
+        SGD,
+        Adagrad,
+        RMSprop,
+        Adadelta,
+        Adam,
+        AdamW,
+        Adamax,
+        NAdam,
+        RAdam,
+    )
 }
 NAMES = (
     "gd",
@@ -51,6 +73,16 @@ __all__ = [
     "Adadelta",
     "Adam",
     "AdamW",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "ASGD",
+    "Rprop",
+    "Adafactor",
+    "Lion",
+    "AdamWScheduleFree",
+    "Muon",
+    "newton_schulz",
     "LARS",
     "LAMB",
     "OPTIMIZERS",
