@@ -93,27 +93,27 @@ def implementations(
         "torch.optim fused": lambda ps: torch_cls(ps, fused=True, **hyper),
         f"gdbook {per_tensor.__name__}": lambda ps: per_tensor(ps, **hyper),
     }
-    for backend in flat_backends(device, compile_):
+    for backend in flat_backends(flat, device, compile_):
         impls[f"gdbook {flat.__name__}[{backend}]"] = lambda ps, b=backend: (
             flat(ps, backend=b, **hyper)
         )
     return impls
 
 
-def flat_backends(device: torch.device, compile_: bool) -> list[str]:
-    """The flat optimizers' backends that run on ``device`` (float32), the
-    default (``"auto"``'s) first."""
+def flat_backends(
+    flat: type, device: torch.device, compile_: bool
+) -> list[str]:
+    """The backends of the flat optimizer class ``flat`` that run on
+    ``device`` (float32), the default (``"auto"``'s) first."""
+    buffers = [torch.empty(0, device=device)]
 
     def runs(backend):
         try:
-            return (
-                backends.resolve(backend, [torch.empty(0, device=device)])
-                == backend
-            )
+            return backends.resolve(backend, buffers, flat.kernel) == backend
         except ValueError:
             return False
 
-    default = backends.resolve("auto", [torch.empty(0, device=device)])
+    default = backends.resolve("auto", buffers, flat.kernel)
     others = (
         ["fused", "eager"] + (["compile"] if compile_ else []) + ["triton"]
     )
@@ -256,9 +256,9 @@ def main(argv=None) -> dict:
         "1 tensor": [numel],
         f"{tensors} tensors": layout_sizes(numel, tensors),
     }
+    flat = GDBOOK[args.optimizer][1]
     default = (
-        f"gdbook {GDBOOK[args.optimizer][1].__name__}"
-        f"[{flat_backends(device, compile_)[0]}]"
+        f"gdbook {flat.__name__}[{flat_backends(flat, device, compile_)[0]}]"
     )
     results = []
     for name, make in implementations(

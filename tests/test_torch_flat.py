@@ -1,5 +1,6 @@
 """FlatAdam, FlatAdamW and FlatSGD: torch.optim's numbers, with parameters and
-grads in one buffer."""
+grads in one buffer. (FlatLion, FlatAdamax and FlatNAdam:
+tests/test_torch_flat_beyond.py; their state dicts are handed over here.)"""
 
 import pytest
 
@@ -150,21 +151,55 @@ def test_a_missing_grad_counts_as_zero_and_frozen_parameters_are_left_out():
     assert torch.equal(frozen, before)
 
 
+def lion_pytorch(params, **kwargs):
+    """``lion_pytorch.Lion``, the per-tensor Lion that gdbook's Lion equals
+    (the test skips where it is not installed)."""
+    return pytest.importorskip("lion_pytorch").Lion(params, **kwargs)
+
+
+HAND_OVER = [
+    (gt.FlatAdam, torch.optim.Adam, dict(lr=0.05, amsgrad=True)),
+    (gt.FlatSGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.2)),
+] + [
+    (flat, plain, kwargs)
+    for flat, plains, kwargs in (
+        (
+            gt.FlatAdamax,
+            (torch.optim.Adamax, gt.Adamax),
+            dict(lr=0.05, weight_decay=0.1),
+        ),
+        (
+            gt.FlatNAdam,
+            (torch.optim.NAdam, gt.NAdam),
+            dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True),
+        ),
+        (
+            gt.FlatLion,
+            (lion_pytorch, gt.Lion),
+            dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+        ),
+    )
+    for plain in plains
+]
+
+
 @pytest.mark.parametrize(
     "flat, plain, kwargs",
-    [
-        (gt.FlatAdam, torch.optim.Adam, dict(lr=0.05, amsgrad=True)),
-        (
-            gt.FlatSGD,
-            torch.optim.SGD,
-            dict(lr=0.05, momentum=0.9, dampening=0.2),
-        ),
+    HAND_OVER,
+    ids=[
+        f"{flat.__name__}-"
+        + (
+            "lion_pytorch.Lion"
+            if plain is lion_pytorch
+            else f"{plain.__module__.split('.')[0]}.{plain.__name__}"
+        )
+        for flat, plain, _ in HAND_OVER
     ],
-    ids=["adam", "sgd"],
 )
 def test_state_dicts_load_across_flat_and_torch_optim(flat, plain, kwargs):
     """Start with one implementation, hand its state_dict to the other, and
-    continue: both orders give the same parameters as staying with torch.optim
+    continue: both orders give the same parameters as staying with the
+    per-tensor optimizer (torch.optim's, lion_pytorch's or gdbook's)
     throughout."""
 
     def flat_eager(ps, **kw):

@@ -14,7 +14,14 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
-from .flat import FlatAdam, FlatAdamW, FlatSGD
+from .flat import (
+    FlatAdam,
+    FlatAdamax,
+    FlatAdamW,
+    FlatLion,
+    FlatNAdam,
+    FlatSGD,
+)
 from .large_batch import LAMB, LARS
 from .lion import Lion
 from .muon import Muon
@@ -50,6 +57,9 @@ __all__ = [
     "FlatAdam",
     "FlatAdamW",
     "FlatSGD",
+    "FlatLion",
+    "FlatAdamax",
+    "FlatNAdam",
     "Adamax",
     "NAdam",
     "RAdam",

@@ -48,6 +48,7 @@ class Adamax(Optimizer):
 
     kernel = staticmethod(adamax_)
     reference_class = Reference
+    fused_alternative = "FlatAdamax"
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ import inspect
 import torch
 
 from ... import optim as reference
+from . import backends
 
 # torch.optim's implementation flags: the values that describe what gdbook
 # does, and why not the others.
@@ -148,6 +149,9 @@ class Optimizer(torch.optim.Optimizer):
                     offer = (
                         "backend='fused' (torch's fused kernel on the flat "
                         "buffer, the default on CPU)"
+                        if "fused" in backends.available(type(self).kernel)
+                        else "backend='auto' (one update of the flat buffer: "
+                        "eager on CPU, compiled on CUDA)"
                     )
                 raise ValueError(
                     f"{name} does not support {flag}={hyper[flag]!r}: "

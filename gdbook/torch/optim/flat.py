@@ -13,8 +13,9 @@ by one of the backends of :mod:`gdbook.torch.optim.backends`.
 
 Per-parameter state (``opt.state[p]``, ``state_dict()``) holds views into the
 flat state buffers, in the layout of the per-tensor optimizer, so state dicts
-load across ``FlatAdam`` and ``torch.optim.Adam``. Two differences from
-torch.optim, both from sharing one buffer:
+load across ``FlatAdam`` and ``torch.optim.Adam`` (``FlatAdamax``,
+``FlatNAdam`` and theirs, ``FlatLion`` and ``lion_pytorch.Lion`` alike). Two
+differences from torch.optim, both from sharing one buffer:
 
 * ``zero_grad()`` zeroes the gradient buffer instead of setting grads to None;
 * a parameter whose ``.grad`` is None at ``step()`` counts as having a zero
@@ -34,6 +35,9 @@ import torch
 
 from . import backends
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .lion import Lion
+from .nadam import NAdam
 from .sgd import SGD
 
 # every parameter starts on a 64-byte boundary, so kernels on its view stay
@@ -117,7 +121,8 @@ class FlatOptimizer:
     )
 
     def __init__(self, params, *args, backend: str = "auto", **kwargs):
-        backends.resolve(backend, [])  # checks the name
+        # checks the name, and that this optimizer's update has the backend
+        backends.resolve(backend, [], type(self).kernel, type(self).__name__)
         self.requested_backend = backend
         self.buffers: list[FlatBuffer] = []
         super().__init__(params, *args, **kwargs)
@@ -157,7 +162,10 @@ class FlatOptimizer:
                 by_kind.setdefault((p.device, p.dtype), []).append(p)
         self.buffers += [flatten(index, params) for params in by_kind.values()]
         self.backend = backends.resolve(
-            self.requested_backend, [b.param for b in self.buffers]
+            self.requested_backend,
+            [b.param for b in self.buffers],
+            type(self).kernel,
+            type(self).__name__,
         )
         self.kernel = backends.kernel(type(self).kernel, self.backend)
 
@@ -324,3 +332,20 @@ class FlatAdamW(FlatOptimizer, AdamW):
 class FlatSGD(FlatOptimizer, SGD):
     """SGD (with momentum) on flat buffers: the arguments of
     :class:`gdbook.torch.SGD` plus ``backend``."""
+
+
+class FlatLion(FlatOptimizer, Lion):
+    """Lion on flat buffers: the arguments of :class:`gdbook.torch.Lion` plus
+    ``backend`` (``"auto"``, ``"compile"`` or ``"eager"``: torch has no fused
+    Lion kernel)."""
+
+
+class FlatAdamax(FlatOptimizer, Adamax):
+    """Adamax on flat buffers: the arguments of :class:`gdbook.torch.Adamax`
+    plus ``backend`` (``"auto"``, ``"compile"`` or ``"eager"``)."""
+
+
+class FlatNAdam(FlatOptimizer, NAdam):
+    """NAdam on flat buffers: the arguments of :class:`gdbook.torch.NAdam` plus
+    ``backend`` (``"auto"``, ``"compile"`` or ``"eager"``). Its
+    ``mu_product``, like ``step``, is one 0-d tensor per buffer."""

@@ -47,6 +47,7 @@ class Lion(Optimizer):
 
     kernel = staticmethod(lion_)
     reference_class = Reference
+    fused_alternative = "FlatLion"
 
     def __init__(
         self,
@@ -59,7 +60,8 @@ class Lion(Optimizer):
     ):
         if use_triton is not False:
             raise ValueError(
-                f"Lion does not support use_triton={use_triton!r}: gdbook "
+                f"{type(self).__name__} does not support "
+                f"use_triton={use_triton!r}: gdbook "
                 "has no Triton kernel for Lion; use_triton may be False. "
                 "Instead use lion_pytorch.Lion(use_triton=True)"
             )
@@ -76,6 +78,15 @@ class Lion(Optimizer):
         super().__init__(
             params, dict(lr=lr, betas=betas, weight_decay=weight_decay)
         )
+
+    def __getstate__(self) -> dict:
+        """What deepcopy and pickle keep: torch.optim's, and the two
+        optimizer-wide settings of the decoupled decay."""
+        return {
+            **super().__getstate__(),
+            "_init_lr": self._init_lr,
+            "decoupled_wd": self.decoupled_wd,
+        }
 
     def _init_state(self, param, group):
         return {"exp_avg": torch.zeros_like(param)}

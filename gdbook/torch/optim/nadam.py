@@ -8,6 +8,17 @@ from ...optim.nadam import NAdam as Reference
 from .base import Optimizer, as_real, direction
 
 
+def momentum_coefficients(
+    beta1: float, momentum_decay: float, step: float
+) -> tuple[float, float]:
+    """NAdam's momentum coefficients of steps ``step`` and ``step + 1``,
+    ``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))`` (Dozat 2016, as
+    torch.optim.NAdam)."""
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    return mu, mu_next
+
+
 def nadam_(
     param: torch.Tensor,
     grad: torch.Tensor,
@@ -55,8 +66,7 @@ def nadam_(
     param, d, exp_avg, exp_avg_sq = map(
         as_real, (param, d, exp_avg, exp_avg_sq)
     )
-    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
-    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    mu, mu_next = momentum_coefficients(beta1, momentum_decay, step)
     mu_product *= mu
     product = mu_product.item()
     exp_avg.lerp_(d, 1 - beta1)
@@ -74,6 +84,7 @@ class NAdam(Optimizer):
 
     kernel = staticmethod(nadam_)
     reference_class = Reference
+    fused_alternative = "FlatNAdam"
 
     def __init__(
         self,
