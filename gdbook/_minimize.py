@@ -18,13 +18,18 @@ from tqdm import tqdm
 
 from . import _validate, optim
 from .data import minibatches
-from .linesearch import ArmijoGD, LineSearchError
+from .linesearch import ArmijoGD, LineSearchError, PolyakGD
 from .methods import FirstOrder, Method
 from .optim import Optimizer
 from .problems import Counted
 from .second_order import LBFGS, Newton
 
-SEARCH_METHODS = {"gd-armijo": ArmijoGD, "newton": Newton, "lbfgs": LBFGS}
+SEARCH_METHODS = {
+    "gd-armijo": ArmijoGD,
+    "gd-polyak": PolyakGD,
+    "newton": Newton,
+    "lbfgs": LBFGS,
+}
 METHODS = optim.NAMES + tuple(SEARCH_METHODS)
 # a run whose gap f - f_ref exceeds this many times max(f0 - f_ref, |f0|, 1)
 # has diverged
@@ -122,7 +127,8 @@ def minimize(
         optimizer by name ("sgd", "adagrad", "rmsprop", "adadelta", "adam",
         "adamw", built with ``lr``) or as an instance of
         :class:`gdbook.optim.Optimizer`; or a method that evaluates the problem
-        itself: "gd-armijo", "newton", "lbfgs", or an instance of
+        itself: "gd-armijo", "gd-polyak" (the problem's f_star needed),
+        "newton", "lbfgs", or an instance of
         :class:`gdbook.methods.Method`.
     lr: learning rate (float or schedule) for a named first-order method; "gd"
         defaults to 1/L when the problem knows L.

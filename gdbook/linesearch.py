@@ -9,13 +9,17 @@ d < 0:
   enough), found by bracketing and zooming, Nocedal & Wright, *Numerical
   Optimization* (2006), Algorithms 3.5 and 3.6.
 
-Also here: :class:`ArmijoGD`, gradient descent whose step comes from Armijo
-backtracking (a :class:`gdbook.methods.Method`, run by
-``gdbook.minimize(..., method="gd-armijo")``).
+Also here, two step-size rules for gradient descent that need no L, each a
+:class:`gdbook.methods.Method`: :class:`ArmijoGD`, whose step comes from
+Armijo backtracking (run by ``gdbook.minimize(..., method="gd-armijo")``),
+and :class:`PolyakGD`, whose step comes from the known minimum f* (run by
+``gdbook.minimize(..., method="gd-polyak")``).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,3 +248,80 @@ class ArmijoGD(Method):
             self.shrink,
         )
         return x - search.step * g, search.step, {"step_size": search.step}
+
+
+# how far f(x) may lie below f_star, relative to max(|f|, |f_star|, 1),
+# before PolyakGD calls f_star wrong: a step onto the level set f = f_star
+# can land a few rounding errors below it
+_ROUND_OFF = 1e-12
+
+
+class PolyakGD(Method):
+    r"""Gradient descent with Polyak's step size, for an f whose minimum f* is
+    known:
+
+        a_t = min((f(x_t) - f*) / ||g_t||^2, max_step),   x <- x - a_t g_t
+
+    with g_t a gradient, or a subgradient of a nonsmooth convex f. No L is
+    needed. For convex f each step brings x closer to every minimiser x*:
+    ||x_{t+1} - x*||^2 <= ||x_t - x*||^2 - (f(x_t) - f*)^2 / ||g_t||^2, so
+    with ||g_t|| <= G, min_{t<=T} f(x_t) - f* <= G ||x_0 - x*|| / sqrt(T+1);
+    if f is also L-smooth and mu-strongly convex, ||x_t - x*||^2 shrinks by
+    at least 1 - mu/(4L) a step (from ||g||^2 <= 2L (f - f*)).
+
+    ``f_star`` defaults to the problem's ``f_star``. A value f(x_t) below it
+    (by more than round-off: 1e-12 relative) proves it wrong (too high) and
+    stops :func:`gdbook.minimize` with status ``LINE_SEARCH_FAILED`` and a
+    message naming both values. ``max_step`` caps the step (Loizou et al.'s
+    SPS_max), a guard for an f* set too low.
+
+    Sources: Polyak, *Introduction to Optimization* (1987), the subgradient
+    method; Hazan & Kakade, "Revisiting the Polyak step size"
+    (arXiv:1905.00313, 2019); Loizou, Vaswani, Laradji & Lacoste-Julien,
+    "Stochastic Polyak Step-size for SGD" (AISTATS 2021).
+    """
+
+    def __init__(
+        self, f_star: float | None = None, max_step: float = math.inf
+    ):
+        self.f_star = (
+            None if f_star is None else _validate.real("f_star", f_star)
+        )
+        if isinstance(max_step, bool) or not isinstance(
+            max_step, numbers.Real
+        ):
+            raise TypeError(
+                "max_step must be a real number, got "
+                f"{type(max_step).__name__}"
+            )
+        if not max_step > 0:  # also refuses NaN; inf (no cap) is allowed
+            raise ValueError(f"max_step must be > 0, got {max_step}")
+        self.max_step = float(max_step)
+
+    def init(self, problem, x) -> dict:
+        f_star = self.f_star
+        if f_star is None:
+            f_star = getattr(problem, "f_star", None)
+            if f_star is None:
+                raise ValueError(
+                    "f_star must be given: the problem "
+                    f"{type(problem).__name__} does not know its minimum"
+                )
+        return {"f_star": _validate.real("f_star", f_star)}
+
+    def step(self, problem, x, state):
+        f, g = problem.value(x), problem.grad(x)
+        f_star = state["f_star"]
+        gap = f - f_star
+        # below f_star by more than round-off: f_star is wrong
+        if gap < -_ROUND_OFF * max(abs(f), abs(f_star), 1.0):
+            raise LineSearchError(
+                f"f(x) = {f:.6g} is below f_star = {f_star:.6g} (by "
+                f"{-gap:.3g}), so f_star is not the minimum of f: give a "
+                "lower f_star"
+            )
+        norm2 = float(g @ g)
+        step = 0.0
+        if gap > 0 and norm2 > 0:
+            step = min(gap / norm2, self.max_step)
+        return x - step * g, step, state

@@ -10,7 +10,8 @@ hyper-parameters of torch.optim's Adam family and SGD (lr, weight_decay,
 maximize); the others are exported beside it: ASGD, Rprop and Adafactor
 (torch.optim's too), Muon (one matrix, needs its shape), Lion and
 Schedule-Free AdamW (from outside torch.optim), LARS and LAMB (layer-wise
-trust ratios for large batches, :mod:`gdbook.optim.large_batch`);
+trust ratios for large batches, :mod:`gdbook.optim.large_batch`), Shampoo
+(one matrix or vector, preconditioned by Kronecker factors);
 :func:`by_name` is the one place that turns a method name
 (``gdbook.minimize(..., method="adam")``,
 ``gdbook.sweeps.lr_sweep(..., method="gd")``) into a class.
@@ -32,6 +33,7 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .schedule_free import AdamWScheduleFree
 from .sgd import SGD
+from .shampoo import Shampoo
 
 OPTIMIZERS = {
     cls.__name__.lower(): cls
@@ -83,6 +85,7 @@ __all__ = [
     "AdamWScheduleFree",
     "Muon",
     "newton_schulz",
+    "Shampoo",
     "LARS",
     "LAMB",
     "OPTIMIZERS",
