@@ -97,6 +97,51 @@ TORCH_EQUIVALENTS = [
             ]
         ),
     ),
+    # cosine to zero with a warm-up: the warm-up ramp times the cosine
+    (
+        schedules.linear_warmup(schedules.cosine(0.1, t_max=30), 5),
+        0.1,
+        lambda o: lr_scheduler.LambdaLR(
+            o,
+            lambda t: (
+                min(t / 5, 1) * (1 + math.cos(math.pi * min(t, 30) / 30)) / 2
+            ),
+        ),
+    ),
+    (
+        schedules.warmup_stable_decay(0.1, total_steps=30, warmup_steps=5),
+        0.1,
+        lambda o: lr_scheduler.LambdaLR(
+            o,
+            lambda t: (
+                t / 5 if t < 5 else 1.0 if t < 24 else max(0.0, (30 - t) / 6)
+            ),
+        ),
+    ),
+    (
+        schedules.warmup_stable_decay(
+            0.1, 30, 4, 10, shape="1-sqrt", lr_min=0.01
+        ),
+        0.1,
+        lambda o: lr_scheduler.LambdaLR(
+            o,
+            lambda t: (
+                t / 4
+                if t < 4
+                else 1.0
+                if t < 20
+                else 0.1 + 0.9 * (1 - math.sqrt(min(t - 20, 10) / 10))
+            ),
+        ),
+    ),
+    # no warm-up, decay over the whole budget: a linear decay to zero
+    (
+        schedules.warmup_stable_decay(0.1, total_steps=30, decay_steps=30),
+        0.1,
+        lambda o: lr_scheduler.LinearLR(
+            o, start_factor=1.0, end_factor=0.0, total_iters=30
+        ),
+    ),
 ]
 
 
@@ -184,6 +229,10 @@ ALL = [
     schedules.inverse_time(0.1, 0.01),
     schedules.cosine(0.1, 50, 0.001),
     schedules.linear_warmup(schedules.cosine(0.1, 50), 5),
+    schedules.warmup_stable_decay(0.1, 50, 5),
+    schedules.warmup_stable_decay(
+        0.1, 50, 5, decay_fraction=0.5, shape="1-sqrt", lr_min=0.001
+    ),
 ]
 
 
@@ -220,13 +269,76 @@ BAD = [
         ValueError,
         "start_factor",
     ),
+    (lambda: schedules.warmup_stable_decay(-0.1, 10), ValueError, "lr"),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 0),
+        ValueError,
+        "total_steps",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10.0),
+        TypeError,
+        "total_steps",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, -1),
+        ValueError,
+        "warmup_steps",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, 2, 0),
+        ValueError,
+        "decay_steps must be >= 1",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, 0, 11),
+        ValueError,
+        "decay_steps must be <= total_steps = 10",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, 2, 2.5),
+        TypeError,
+        "decay_steps",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, 9, 2),
+        ValueError,
+        "warmup_steps must be <= total_steps - decay_steps = 8",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, decay_fraction=0.0),
+        ValueError,
+        "decay_fraction must be > 0",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, decay_fraction=1.5),
+        ValueError,
+        "decay_fraction must be <= 1",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(
+            0.1, 10, decay_steps=2, decay_fraction=0.2
+        ),
+        TypeError,
+        "decay_steps or decay_fraction, not both",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, shape="cosine"),
+        ValueError,
+        "shape must be one of",
+    ),
+    (
+        lambda: schedules.warmup_stable_decay(0.1, 10, lr_min=0.2),
+        ValueError,
+        "lr_min must be <= 0.1",
+    ),
     (lambda: schedules.constant(0.1)(-1), ValueError, "t"),
     (lambda: schedules.constant(0.1)(1.5), TypeError, "t"),
 ]
 
 
 @pytest.mark.parametrize(
-    "make, error, name", BAD, ids=[name for _, _, name in BAD]
+    "make, error, name", BAD, ids=[name.split()[0] for _, _, name in BAD]
 )
 def test_bad_arguments(make, error, name):
     with pytest.raises(error, match=name):
@@ -249,3 +361,50 @@ def test_linear_warmup_refuses_a_wrapped_schedule_that_goes_negative():
 def test_cosine_refuses_a_floor_above_its_start():
     with pytest.raises(ValueError, match="lr_min must be <= 0.1"):
         schedules.cosine(0.1, 100, lr_min=0.2)
+
+
+def test_warmup_stable_decay_at_its_key_points():
+    s = schedules.warmup_stable_decay(
+        2.0, total_steps=100, warmup_steps=10, decay_steps=20
+    )
+    assert s(0) == 0.0 and s(5) == 1.0 and s(9) == pytest.approx(1.8)
+    assert [s(t) for t in range(10, 81)] == [2.0] * 71  # stable to t = 80
+    assert s(90) == pytest.approx(1.0) and s(99) == pytest.approx(0.1)
+    assert s(100) == s(101) == s(10**6) == 0.0
+    values = ours(s, 120)
+    assert np.all(np.diff(values[10:]) <= 0)
+    root = schedules.warmup_stable_decay(2.0, 100, 10, 20, shape="1-sqrt")
+    assert root(80) == 2.0 and root(85) == pytest.approx(1.0)
+    assert root(95) == pytest.approx(2.0 * (1 - math.sqrt(0.75)))
+    # 1 - sqrt drops faster at the start of the decay and ends the same
+    assert all(root(t) < s(t) for t in range(81, 100))
+    floor = schedules.warmup_stable_decay(1.0, 10, decay_steps=4, lr_min=0.1)
+    assert floor(0) == 1.0 and floor(8) == pytest.approx(0.55)
+    assert floor(10) == floor(50) == 0.1
+
+
+def test_warmup_stable_decay_decay_length():
+    assert schedules.warmup_stable_decay(0.1, 100).decay_steps == 20
+    assert schedules.warmup_stable_decay(0.1, 7).decay_steps == 1
+    assert schedules.warmup_stable_decay(0.1, 2).decay_steps == 1
+    fraction = schedules.warmup_stable_decay(0.1, 50, decay_fraction=0.1)
+    assert fraction.decay_steps == 5
+    assert (
+        ours(fraction, 60).tolist()
+        == ours(
+            schedules.warmup_stable_decay(0.1, 50, decay_steps=5), 60
+        ).tolist()
+    )
+    whole = schedules.warmup_stable_decay(1.0, 10, decay_fraction=1.0)
+    assert ours(whole, 11) == pytest.approx(1 - np.arange(11) / 10)
+
+
+def test_warmup_stable_decay_branches_share_the_stable_phase():
+    """The 'anytime' property: runs with different budgets use the same
+    rates until the earlier one starts to decay."""
+    short = schedules.warmup_stable_decay(0.1, 300, 20, decay_fraction=0.2)
+    long = schedules.warmup_stable_decay(0.1, 600, 20, decay_steps=60)
+    assert ours(short, 240).tolist() == ours(long, 240).tolist()
+    assert short(240) == long(240) == 0.1 > short(241)
+    cosines = [schedules.cosine(0.1, t_max=n) for n in (300, 600)]
+    assert cosines[0](100) < cosines[1](100)  # a cosine is tied to its budget
