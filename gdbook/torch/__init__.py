@@ -46,6 +46,7 @@ from .optim import (
     RMSprop,
     Rprop,
 )
+from .precision import train_in_precision
 from .training import DivergenceError, train
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "SmallCNN",
     "MatrixFactorization",
     "train",
+    "train_in_precision",
     "CheckpointError",
     "DivergenceError",
 ]
