@@ -12,6 +12,7 @@ import it.
 """
 
 from .checkpoint import CheckpointError
+from .curvature import hessian_vector_product, sharpness, top_eigenpair
 from .devices import device
 from .models import (
     MLP,
@@ -84,4 +85,7 @@ __all__ = [
     "train_in_precision",
     "CheckpointError",
     "DivergenceError",
+    "hessian_vector_product",
+    "sharpness",
+    "top_eigenpair",
 ]
