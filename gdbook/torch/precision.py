@@ -14,6 +14,10 @@ it also scales the loss so that small gradients do not underflow
     run = train_in_precision(model, X, y, mode="mixed-bfloat16", lr=0.1,
                              steps=200)
     run["loss"]  # float32 loss of the weights before each step, and after
+
+This is the experiment that compares the precisions step by step; to train a
+model in mixed precision, with mini-batches and checkpoints, use
+``gdbook.torch.train(..., precision="mixed-bfloat16")``.
 """
 
 from __future__ import annotations

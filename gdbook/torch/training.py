@@ -35,6 +35,13 @@ from .._minimize import DIVERGENCE_FACTOR, has_diverged
 from . import checkpoint as ckpt
 from . import rng
 
+# train()'s precisions: the dtype of torch.autocast (None: no autocast)
+_AUTOCAST = {
+    "float32": None,
+    "mixed-bfloat16": torch.bfloat16,
+    "mixed-float16": torch.float16,
+}
+
 
 class DivergenceError(FloatingPointError):
     """Training diverged. ``history`` holds the epochs trained, the diverged
@@ -159,6 +166,7 @@ def train(
     progress: bool = False,
     accumulate: int = 1,
     clip_norm: float | None = None,
+    precision: str = "float32",
 ) -> dict:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the
     history.
@@ -190,6 +198,14 @@ def train(
     clip_norm   before each step, scale the gradient of all parameters
                 together down to this norm when it is longer
                 (``torch.nn.utils.clip_grad_norm_``); None does not clip.
+    precision   ``"float32"``; ``"mixed-bfloat16"`` or ``"mixed-float16"``:
+                mixed precision (Micikevicius et al., ICLR 2018), the forward
+                pass and the loss under ``torch.autocast`` in 16 bits, the
+                weights, gradients and optimizer in their own dtype (float32
+                master weights); float16 adds ``torch.amp.GradScaler``'s
+                dynamic loss scaling (a step whose gradients overflow is
+                skipped and the scale halved), and its state is checkpointed.
+                Clipping acts on the unscaled gradients.
 
     Under ``torch.distributed`` (a process group initialised, the model
     typically wrapped in ``DistributedDataParallel``), each epoch's samples
@@ -229,6 +245,10 @@ def train(
         clip_norm = _validate.real(
             "clip_norm", clip_norm, low=0.0, low_open=True
         )
+    if precision not in _AUTOCAST:
+        raise ValueError(
+            f"precision must be one of {tuple(_AUTOCAST)}, got {precision!r}"
+        )
     group = _Group()
     tensors = _tensors(data)
     n = len(tensors[0])
@@ -247,6 +267,7 @@ def train(
             "build it from this model's parameters()"
         )
     device = parameters[0].device
+    mixed = _Mixed(precision, device)
     _check_target(model, [t[:2].to(device) for t in tensors])
     run = fingerprint(
         model,
@@ -259,7 +280,10 @@ def train(
         seed,
     )
     run.update(
-        accumulate=accumulate, clip_norm=clip_norm, world_size=group.size
+        accumulate=accumulate,
+        clip_norm=clip_norm,
+        world_size=group.size,
+        precision=precision,
     )
     tensors = tuple(t.to(device) for t in tensors)
     generator = torch.Generator().manual_seed(seed)
@@ -269,7 +293,7 @@ def train(
         group.barrier()  # rank 0 holds the lock before anyone reads
         if checkpoint is not None and Path(checkpoint).exists():
             history = _resume(
-                checkpoint, run, model, optimizer, scheduler, generator
+                checkpoint, run, model, optimizer, scheduler, generator, mixed
             )
         group.barrier()  # all have read before rank 0 writes again
         if checkpoint is not None:
@@ -302,6 +326,7 @@ def train(
                     device,
                     group,
                     clip_norm,
+                    mixed,
                 )
                 if not math.isfinite(total):
                     raise DivergenceError(
@@ -343,6 +368,7 @@ def train(
                     if scheduler is None
                     else scheduler.state_dict(),
                     rng=rng.get_state(generator),
+                    scaler=mixed.scaler.state_dict(),
                     history=history,
                 )
         bar.close()
@@ -388,8 +414,43 @@ class _Group:
         return torch.tensor(list(sampler))
 
 
+class _Mixed:
+    """train()'s precision: the forward pass under ``torch.autocast`` in
+    ``dtype`` (none for float32), and a ``GradScaler`` that scales the loss
+    for float16 and is a pass-through otherwise."""
+
+    def __init__(self, precision: str, device: torch.device):
+        self.dtype = _AUTOCAST[precision]
+        self.device_type = device.type
+        self.scaler = torch.amp.GradScaler(
+            device.type, enabled=self.dtype is torch.float16
+        )
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    def step(self, model, optimizer, clip_norm) -> None:
+        """Unscale the gradients, clip them, step (unless float16 gradients
+        overflowed) and update the scale."""
+        if clip_norm is not None:
+            self.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+
 def _accumulated_step(
-    model, loss_fn, optimizer, tensors, steps, device, group, clip_norm=None
+    model,
+    loss_fn,
+    optimizer,
+    tensors,
+    steps,
+    device,
+    group,
+    clip_norm,
+    mixed,
 ) -> float:
     """One optimizer step on the mini-batches ``steps`` (index tensors):
     each loss weighted by its share of their samples, gradients summed.
@@ -401,7 +462,8 @@ def _accumulated_step(
     for k, idx in enumerate(steps):
         idx = idx.to(device)
         batch = [t[idx] for t in tensors]
-        loss = loss_fn(model(*batch[:-1]), batch[-1])
+        with mixed.autocast():
+            loss = loss_fn(model(*batch[:-1]), batch[-1])
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
             raise ValueError(
                 f"loss_fn must return a scalar tensor, "
@@ -414,11 +476,10 @@ def _accumulated_step(
         # DDP all-reduces the gradients once, at the last backward
         sync = last or not hasattr(model, "no_sync")
         with contextlib.nullcontext() if sync else model.no_sync():
-            (loss * (len(idx) / size)).backward()
+            mixed.scaler.scale(loss * (len(idx) / size)).backward()
         total += value * len(idx)
-    if clip_norm is not None:  # after DDP's all-reduce: the same on all ranks
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-    optimizer.step()
+    # clipping after DDP's all-reduce: the same on all ranks
+    mixed.step(model, optimizer, clip_norm)
     return total
 
 
@@ -456,7 +517,9 @@ def _lrs(optimizer) -> str:
     return f"lr={lrs[0]:g}" if len(lrs) == 1 else f"lr={lrs}"
 
 
-def _resume(path, run: dict, model, optimizer, scheduler, generator) -> dict:
+def _resume(
+    path, run: dict, model, optimizer, scheduler, generator, mixed
+) -> dict:
     """Load the checkpoint at ``path`` into the run's objects and return its
     history."""
     saved = ckpt.load(path, run)
@@ -467,6 +530,7 @@ def _resume(path, run: dict, model, optimizer, scheduler, generator) -> dict:
         if scheduler is not None:
             scheduler.load_state_dict(saved["scheduler"])
         rng.set_state(saved["rng"], generator)
+        mixed.scaler.load_state_dict(saved["scaler"])
     except (
         KeyError,
         IndexError,
