@@ -495,3 +495,39 @@ def test_a_param_group_is_checked_as_the_constructor(
             len(optimizer.param_groups) == 1
             and len(getattr(optimizer, "buffers", [0])) == 1
         )
+
+
+# torch.optim's wording of a bad hyper-parameter (PyTorch's own test_errors
+# matches it), then gdbook's range
+
+TORCH_WORDED = [
+    (gt.SGD, dict(momentum=-0.5)),
+    (gt.SGD, dict(lr=-1.0)),
+    (gt.SGD, dict(weight_decay=-1)),
+    (gt.Adam, dict(betas=(1.0, 0.0))),
+    (gt.Adam, dict(betas=(0.9, -0.1))),
+    (gt.Adam, dict(eps=-1e-8)),
+    (gt.AdamW, dict(weight_decay=-1)),
+    (gt.Adagrad, dict(lr_decay=-0.5)),
+    (gt.Adadelta, dict(rho=1.1)),
+    (gt.RMSprop, dict(momentum=-1.0)),
+    (gt.RMSprop, dict(alpha=-0.5)),
+    (gt.FlatAdam, dict(betas=(1.0, 0.0))),
+    (gt.FlatSGD, dict(momentum=-0.5)),
+]
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    TORCH_WORDED,
+    ids=[f"{c.__name__}-{kw}" for c, kw in TORCH_WORDED],
+)
+def test_bad_hyper_parameters_are_worded_as_torch_optim(cls, kwargs):
+    params = [torch.zeros(2, requires_grad=True)]
+    with pytest.raises(ValueError) as torch_error:
+        theirs(cls)(params, **kwargs)
+    with pytest.raises(ValueError) as gdbook_error:
+        cls(params, **kwargs)
+    torch_words, gdbook_range = str(gdbook_error.value).split("; ", 1)
+    assert torch_words == str(torch_error.value)
+    assert gdbook_range.startswith(next(iter(kwargs)))

@@ -17,6 +17,7 @@ constructors take torch.optim's arguments, implementation flags included.
 from __future__ import annotations
 
 import inspect
+import re
 
 import torch
 
@@ -103,6 +104,25 @@ def as_number(name: str, value):
     return value
 
 
+def in_torch_words(message: str, hyper: dict) -> str:
+    """A range error of the NumPy reference, ``"momentum must be >= 0.0, got
+    -0.5"``, led by torch.optim's wording of it, ``"Invalid momentum value:
+    -0.5"``, so code that matches torch's messages matches gdbook's too."""
+    name = message.split(" ", 1)[0]
+    index = re.fullmatch(r"betas\[(\d)\]", name)
+    if index:
+        value = hyper["betas"][int(index[1])]
+        return (
+            f"Invalid beta parameter at index {index[1]}: {value}; {message}"
+        )
+    if name not in hyper or isinstance(hyper[name], (tuple, list)):
+        return message
+    words = {"lr": "learning rate", "eps": "epsilon value"}
+    return (
+        f"Invalid {words.get(name, name + ' value')}: {hyper[name]}; {message}"
+    )
+
+
 class Optimizer(torch.optim.Optimizer):
     """Calls ``self._update(param, grad, state, group)`` for every parameter
     that has a gradient.
@@ -160,13 +180,16 @@ class Optimizer(torch.optim.Optimizer):
                     f"Instead use {offer}"
                 )
         names = inspect.signature(self.reference_class).parameters
-        self.reference_class(
-            **{
-                name: as_number(name, hyper[name])
-                for name in names
-                if name in hyper
-            }
-        )
+        try:
+            self.reference_class(
+                **{
+                    name: as_number(name, hyper[name])
+                    for name in names
+                    if name in hyper
+                }
+            )
+        except ValueError as err:
+            raise ValueError(in_torch_words(str(err), hyper)) from None
 
     def add_param_group(self, param_group: dict) -> None:
         """As torch.optim's, after checking the group's hyper-parameters as the
