@@ -60,6 +60,18 @@ def betas(value) -> tuple[float, float]:
     )
 
 
+def adam_family(decay_rates, eps, weight_decay) -> tuple:
+    """``(betas, eps, weight_decay)``, given as ``decay_rates, eps,
+    weight_decay``, checked as Adam and the optimizers built
+    on its moments (Adamax, NAdam, RAdam, LAMB) take them: decay rates in
+    [0, 1), eps >= 0, weight_decay >= 0."""
+    return (
+        betas(decay_rates),
+        real("eps", eps, low=0.0),
+        real("weight_decay", weight_decay, low=0.0),
+    )
+
+
 def flag(name: str, value) -> bool:
     """Return ``value`` if it is a bool (numpy's included), or raise naming
     ``name``: ``bool("False")`` is True."""

@@ -39,6 +39,31 @@ def _axes(ax):
     return plt.subplots()[1] if ax is None else ax
 
 
+def _labelled(ax, xlabel: str, ylabel: str, title: str):
+    """``ax`` with its axis labels, title, legend and a light grid."""
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    return ax
+
+
+def _mark_minimiser(ax, problem) -> bool:
+    """Mark ``problem.x_star`` on ``ax`` with a red cross labelled x*, on top
+    of what is drawn; returns whether the problem knows its minimiser."""
+    if getattr(problem, "x_star", None) is None:
+        return False
+    ax.plot(
+        *problem.x_star,
+        "x",
+        color="red",
+        markersize=10,
+        mew=2,
+        label="$x^*$",
+        zorder=5,
+    )
+    return True
+
+
 def contour(
     problem,
     xlim=(-2.0, 2.0),
@@ -126,17 +151,8 @@ def contour_with_trajectories(
     """
     ax = contour(problem, xlim, ylim, ax=ax, **contour_options)
     trajectories(paths, ax=ax, markersize=markersize)
-    if getattr(problem, "x_star", None) is not None:
-        # drawn last, on top: a path that ends at x* must not hide it
-        ax.plot(
-            *problem.x_star,
-            "x",
-            color="red",
-            markersize=10,
-            mew=2,
-            label="$x^*$",
-            zorder=5,
-        )
+    # drawn last, on top: a path that ends at x* must not hide it
+    if _mark_minimiser(ax, problem):
         ax.legend(loc="best")
     ax.set_title(title)
     return ax
@@ -166,10 +182,7 @@ def against_bound(
         lw=1.5,
         label=bound_label,
     )
-    ax.set(xlabel="iteration $t$", ylabel=ylabel, title=title)
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    return ax
+    return _labelled(ax, "iteration $t$", ylabel, title)
 
 
 def loss_curves(
@@ -187,10 +200,7 @@ def loss_curves(
         ax.plot(np.arange(len(values)), values, lw=1.5, label=label)
     if log:
         ax.set_yscale("log")
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    return ax
+    return _labelled(ax, xlabel, ylabel, title)
 
 
 def against_bounds(
@@ -224,10 +234,7 @@ def against_bounds(
     ax.set_yscale("log")
     if logx:
         ax.set_xscale("log")
-    ax.set(xlabel="iteration $t$", ylabel=ylabel, title=title)
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    return ax
+    return _labelled(ax, "iteration $t$", ylabel, title)
 
 
 def iterates_1d(
@@ -303,10 +310,7 @@ def against_lr(
         ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
     if log:
         ax.set_yscale("log")
-    ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    return ax
+    return _labelled(ax, r"learning rate $\alpha$", ylabel, title)
 
 
 def sweep_results(
@@ -358,10 +362,7 @@ def sweep_results(
         strict=False,
     ):
         ax.axvline(lr, color="gray", ls=style, lw=1.3, label=label)
-    ax.set(xlabel=r"learning rate $\alpha$", ylabel=ylabel, title=title)
-    ax.legend()
-    ax.grid(True, which="both", alpha=0.3)
-    return ax
+    return _labelled(ax, r"learning rate $\alpha$", ylabel, title)
 
 
 class OfflineAnimation(FuncAnimation):
@@ -437,15 +438,7 @@ def animate_trajectories(
     interval = _validate.integer("interval", interval, low=1)
     ax = contour(problem, xlim, ylim, **contour_options)
     ax.set_title(title)
-    if getattr(problem, "x_star", None) is not None:
-        ax.plot(
-            *problem.x_star,
-            "x",
-            color="red",
-            markersize=10,
-            mew=2,
-            label="$x^*$",
-        )
+    _mark_minimiser(ax, problem)
     lines = {
         label: ax.plot([], [], "o-", markersize=3, lw=1.2, label=label)[0]
         for label in paths

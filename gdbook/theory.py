@@ -51,6 +51,22 @@ def _amount(name: str, value) -> float:
     return _validate.real(name, value, low=0.0)
 
 
+def _robbins_monro(beta, gamma, mu: float, max_first: float, name: str):
+    """``(beta, gamma)`` of the steps lr_t = beta / (gamma + t + 1), checked:
+    beta > 1/mu, and a first step beta/(gamma + 1) <= ``max_first`` (``name``
+    says which bound; slack for round-off in a gamma computed from it)."""
+    beta = _validate.real("beta", beta)
+    gamma = _validate.real("gamma", gamma, low=0.0)
+    if beta * mu <= 1.0:
+        raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
+    if beta / (gamma + 1.0) > (1.0 + 1e-12) * max_first:
+        raise ValueError(
+            f"gamma must make the first step beta/(gamma+1) <= {name} = "
+            f"{max_first:.6g}"
+        )
+    return beta, gamma
+
+
 def max_stable_step(L: float) -> float:
     """2/L: on a quadratic with largest curvature L, gradient descent diverges
     for every lr > 2/L."""
@@ -204,17 +220,7 @@ def sgd_diminishing_bound(t, beta, gamma, L, mu, gap0, noise):
     Theorem 4.7, with their k = t + 1).
     """
     L, mu = _smoothness(L, mu)
-    beta, gamma = (
-        _validate.real("beta", beta),
-        _validate.real("gamma", gamma, low=0.0),
-    )
-    if beta * mu <= 1.0:
-        raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
-    if beta / (gamma + 1.0) > 1.0 / L:
-        raise ValueError(
-            "gamma must make the first step beta/(gamma+1) <= 1/L = "
-            f"{1.0 / L:.6g}"
-        )
+    beta, gamma = _robbins_monro(beta, gamma, mu, 1.0 / L, "1/L")
     nu = max(
         beta**2 * L * _amount("noise", noise) / (2.0 * (beta * mu - 1.0)),
         (gamma + 1.0) * _amount("gap0", gap0),
@@ -293,19 +299,7 @@ def sgd_robbins_monro_distance_bound(
     lr_t^2 < inf (the induction of Bottou et al. 2018, Thm 4.7).
     """
     L_max, mu = _smoothness(L_max, mu)
-    beta, gamma = (
-        _validate.real("beta", beta),
-        _validate.real("gamma", gamma, low=0.0),
-    )
-    if beta * mu <= 1.0:
-        raise ValueError(f"beta must be > 1/mu = {1.0 / mu:.6g}, got {beta}")
-    if beta / (gamma + 1.0) > (1.0 + 1e-12) / (
-        2.0 * L_max
-    ):  # slack for round-off in gamma
-        raise ValueError(
-            "gamma must make the first step beta/(gamma+1) <= 1/(2 L_max) "
-            f"= {0.5 / L_max:.6g}"
-        )
+    beta, gamma = _robbins_monro(beta, gamma, mu, 0.5 / L_max, "1/(2 L_max)")
     sigma_star_sq = _validate.real("sigma_star_sq", sigma_star_sq, low=0.0)
     nu = max(
         2.0 * beta**2 * sigma_star_sq / (beta * mu - 1.0),

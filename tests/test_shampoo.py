@@ -331,3 +331,24 @@ def test_inverse_root_floor_guards_round_off():
         inverse_root(M, 4)
     R = inverse_root(M, 4, floor=1e-12)
     np.testing.assert_allclose(np.diag(R), [4**-0.25, 1e3, 1e3], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Shampoo(shape=(3, 2)),
+        lambda: SOAP(shape=(3, 2)),
+        lambda: optim.Adafactor(shape=(3, 2)),
+    ],
+    ids=["Shampoo", "SOAP", "Adafactor"],
+)
+def test_a_factored_state_for_another_x_is_refused(make):
+    """The state's matrices have their own shapes; one built for a (2, 3)
+    matrix must not be used for a (3, 2) one, nor a state with keys missing."""
+    opt = make()
+    other = type(opt)(shape=(2, 3))
+    state = other.init(np.ones(6))
+    with pytest.raises(ValueError, match=r"state\['\w+'\] has shape .*needs"):
+        opt.step(np.ones(6), np.ones(6), state)
+    with pytest.raises(TypeError, match="state must be the dict"):
+        opt.step(np.ones(6), np.ones(6), {"step": 0})

@@ -116,30 +116,6 @@ class Adafactor(Optimizer):
             for key, shape in self._state_shapes(x0).items()
         }
 
-    def step_and_lr(self, x, g, state: dict) -> tuple[np.ndarray, dict, float]:
-        """As :meth:`Optimizer.step_and_lr`, but a factored state is checked
-        against the factors' shapes rather than x's."""
-        x = _validate.vector("x", x)
-        shapes = self._state_shapes(x)
-        if not isinstance(state, dict) or state.keys() != {"step", *shapes}:
-            raise TypeError(
-                "state must be the dict returned by init() or step()"
-            )
-        for key, shape in shapes.items():
-            if np.shape(state[key]) != shape:
-                raise ValueError(
-                    f"state[{key!r}] has shape {np.shape(state[key])} but "
-                    f"must have shape {shape} for x of shape {x.shape} and "
-                    f"shape={self.shape}: use the state that init(x0) "
-                    "returned for this problem"
-                )
-        g = _validate.same_shape("g", g, x)
-        t = state["step"]
-        lr = self.lr_at(t)
-        x_new, new_state = self._update(x, g, state, lr)
-        new_state["step"] = t + 1
-        return x_new, new_state, lr
-
     def _update(self, x, g, state, lr):
         t = state["step"] + 1
         g = -g if self.maximize else g

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import LearningRate, Optimizer, regularized_gradient
+from .base import LearningRate, Optimizer, adam_moments, regularized_gradient
 
 
 class Adam(Optimizer):
@@ -39,10 +39,8 @@ class Adam(Optimizer):
         maximize: bool = False,
     ):
         super().__init__(lr)
-        self.betas = _validate.betas(betas)
-        self.eps = _validate.real("eps", eps, low=0.0)
-        self.weight_decay = _validate.real(
-            "weight_decay", weight_decay, low=0.0
+        self.betas, self.eps, self.weight_decay = _validate.adam_family(
+            betas, eps, weight_decay
         )
         self.amsgrad = _validate.flag("amsgrad", amsgrad)
         self.maximize = _validate.flag("maximize", maximize)
@@ -64,10 +62,7 @@ class Adam(Optimizer):
         x, d = self._decay(x, g, lr)
         beta1, beta2 = self.betas
         t = state["step"] + 1
-        m = state["exp_avg"] + (1 - beta1) * (
-            d - state["exp_avg"]
-        )  # = beta1*m + (1-beta1)*d, as torch's lerp
-        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * d * d
+        m, v = adam_moments(state, d, self.betas)
         new_state = {"exp_avg": m, "exp_avg_sq": v}
         if self.amsgrad:
             v = new_state["max_exp_avg_sq"] = np.maximum(

@@ -56,27 +56,46 @@ class Optimizer(ShowsParameters):
         is evaluated once per step)."""
         x = _validate.vector("x", x)
         g = _validate.same_shape("g", g, x)
-        if not isinstance(state, dict) or "step" not in state:
-            raise TypeError(
-                "state must be the dict returned by init() or step()"
-            )
-        for (
-            key,
-            value,
-        ) in (
-            state.items()
-        ):  # a state built for another x would broadcast silently
-            if isinstance(value, np.ndarray) and value.shape != x.shape:
-                raise ValueError(
-                    f"state[{key!r}] has shape {value.shape} but x has "
-                    f"shape {x.shape}: "
-                    "use the state that init(x0) returned for this problem"
-                )
+        self._check_state(state, x)
         t = state["step"]
         lr = self.lr_at(t)
         x_new, new_state = self._update(x, g, state, lr)
         new_state["step"] = t + 1
         return x_new, new_state, lr
+
+    def _state_shapes(self, x: np.ndarray) -> dict | None:
+        """The shape of each array in the state for x where the state is
+        factored (matrices of their own shapes, e.g. Adafactor, Shampoo);
+        None: every array is shaped like x."""
+        return None
+
+    def _check_state(self, state, x: np.ndarray) -> None:
+        """Raise unless ``state`` is one that init() or step() returned for an
+        x of this shape: a state built for another x would broadcast
+        silently."""
+        shapes = self._state_shapes(x)
+        if (
+            not isinstance(state, dict)
+            or "step" not in state
+            or (shapes is not None and state.keys() != {"step", *shapes})
+        ):
+            raise TypeError(
+                "state must be the dict returned by init() or step()"
+            )
+        for key, value in state.items():
+            if key == "step" or (
+                shapes is None and not isinstance(value, np.ndarray)
+            ):
+                continue
+            expected = x.shape if shapes is None else shapes[key]
+            if np.shape(value) != expected:
+                raise ValueError(
+                    f"state[{key!r}] has shape {np.shape(value)} but x has "
+                    f"shape {x.shape}"
+                    + ("" if shapes is None else f", which needs {expected}")
+                    + ": use the state that init(x0) returned for this "
+                    "problem"
+                )
 
     def _init_state(self, x0: np.ndarray) -> dict:
         return {}
@@ -98,3 +117,32 @@ def regularized_gradient(
     """
     g = -g if maximize else g
     return g + weight_decay * x if weight_decay else g
+
+
+def decay_and_direction(
+    optimizer, x: np.ndarray, g: np.ndarray, lr: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, d)`` after ``optimizer``'s weight decay, as NAdam and RAdam take
+    it (from its ``weight_decay``, ``decoupled_weight_decay``, ``maximize``).
+
+    Decoupled (Loshchilov & Hutter 2019): x <- (1 - lr * weight_decay) x and d
+    the signed gradient; coupled: x unchanged, d :func:`regularized_gradient`.
+    """
+    if optimizer.decoupled_weight_decay:
+        x = x * (1 - lr * optimizer.weight_decay)
+        return x, regularized_gradient(x, g, 0.0, optimizer.maximize)
+    return x, regularized_gradient(
+        x, g, optimizer.weight_decay, optimizer.maximize
+    )
+
+
+def adam_moments(
+    state: dict, d: np.ndarray, betas: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adam's moment estimates after the direction d (Kingma & Ba 2015,
+    Algorithm 1): m <- beta1 m + (1 - beta1) d, computed as torch's lerp
+    m + (1 - beta1)(d - m), and v <- beta2 v + (1 - beta2) d^2."""
+    beta1, beta2 = betas
+    m = state["exp_avg"] + (1 - beta1) * (d - state["exp_avg"])
+    v = beta2 * state["exp_avg_sq"] + (1 - beta2) * d * d
+    return m, v

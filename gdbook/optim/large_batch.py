@@ -127,10 +127,8 @@ class LAMB(Optimizer):
         layers=None,
     ):
         super().__init__(lr)
-        self.betas = _validate.betas(betas)
-        self.eps = _validate.real("eps", eps, low=0.0)
-        self.weight_decay = _validate.real(
-            "weight_decay", weight_decay, low=0.0
+        self.betas, self.eps, self.weight_decay = _validate.adam_family(
+            betas, eps, weight_decay
         )
         self.layers = layer_sizes(layers)
 

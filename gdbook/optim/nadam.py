@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import LearningRate, Optimizer, regularized_gradient
+from .base import LearningRate, Optimizer, adam_moments, decay_and_direction
 
 
 class NAdam(Optimizer):
@@ -51,10 +51,8 @@ class NAdam(Optimizer):
         maximize: bool = False,
     ):
         super().__init__(lr)
-        self.betas = _validate.betas(betas)
-        self.eps = _validate.real("eps", eps, low=0.0)
-        self.weight_decay = _validate.real(
-            "weight_decay", weight_decay, low=0.0
+        self.betas, self.eps, self.weight_decay = _validate.adam_family(
+            betas, eps, weight_decay
         )
         self.momentum_decay = _validate.real(
             "momentum_decay", momentum_decay, low=0.0
@@ -72,18 +70,13 @@ class NAdam(Optimizer):
         }
 
     def _update(self, x, g, state, lr):
-        if self.decoupled_weight_decay:
-            x = x * (1 - lr * self.weight_decay)
-            d = regularized_gradient(x, g, 0.0, self.maximize)
-        else:
-            d = regularized_gradient(x, g, self.weight_decay, self.maximize)
+        x, d = decay_and_direction(self, x, g, lr)
         beta1, beta2 = self.betas
         t = state["step"] + 1
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
         mu_product = float(np.float32(state["mu_product"]) * np.float32(mu))
-        m = state["exp_avg"] + (1 - beta1) * (d - state["exp_avg"])
-        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * d * d
+        m, v = adam_moments(state, d, self.betas)
         denom = np.sqrt(v / (1 - beta2**t)) + self.eps
         x = x - lr * (1.0 - mu) / (1.0 - mu_product) * (d / denom)
         x = x - lr * mu_next / (1.0 - mu_product * mu_next) * (m / denom)

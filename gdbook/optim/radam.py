@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate
-from .base import LearningRate, Optimizer, regularized_gradient
+from .base import LearningRate, Optimizer, adam_moments, decay_and_direction
 
 
 class RAdam(Optimizer):
@@ -52,10 +52,8 @@ class RAdam(Optimizer):
         maximize: bool = False,
     ):
         super().__init__(lr)
-        self.betas = _validate.betas(betas)
-        self.eps = _validate.real("eps", eps, low=0.0)
-        self.weight_decay = _validate.real(
-            "weight_decay", weight_decay, low=0.0
+        self.betas, self.eps, self.weight_decay = _validate.adam_family(
+            betas, eps, weight_decay
         )
         self.decoupled_weight_decay = _validate.flag(
             "decoupled_weight_decay", decoupled_weight_decay
@@ -66,15 +64,10 @@ class RAdam(Optimizer):
         return {"exp_avg": np.zeros_like(x0), "exp_avg_sq": np.zeros_like(x0)}
 
     def _update(self, x, g, state, lr):
-        if self.decoupled_weight_decay:
-            x = x * (1 - lr * self.weight_decay)
-            d = regularized_gradient(x, g, 0.0, self.maximize)
-        else:
-            d = regularized_gradient(x, g, self.weight_decay, self.maximize)
+        x, d = decay_and_direction(self, x, g, lr)
         beta1, beta2 = self.betas
         t = state["step"] + 1
-        m = state["exp_avg"] + (1 - beta1) * (d - state["exp_avg"])
-        v = beta2 * state["exp_avg_sq"] + (1 - beta2) * d * d
+        m, v = adam_moments(state, d, self.betas)
         bias_correction2 = 1 - beta2**t
         m_hat = m / (1 - beta1**t)
         rho_inf = 2 / (1 - beta2) - 1

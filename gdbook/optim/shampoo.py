@@ -36,39 +36,17 @@ def _matrix_shape(shape) -> tuple[int, int]:
 
 class _Factored(Optimizer):
     """An optimizer whose state holds matrices of their own shapes (given by
-    ``_state_shapes(x)``), not arrays shaped like x."""
+    ``_state_shapes(x)``), not arrays shaped like x. A non-finite gradient
+    gives a non-finite x and state (no eigendecomposition exists), so that
+    :func:`gdbook.minimize` reports divergence."""
 
-    def step_and_lr(self, x, g, state: dict) -> tuple[np.ndarray, dict, float]:
-        """As :meth:`Optimizer.step_and_lr`, but the state's matrices are
-        checked against their own shapes rather than x's; a non-finite
-        gradient gives a non-finite x (no eigendecomposition exists), so that
-        :func:`gdbook.minimize` reports divergence."""
-        x = _validate.vector("x", x)
+    def _update(self, x, g, state, lr):
+        if np.all(np.isfinite(g)):
+            return self._finite_update(x, g, state, lr)
         shapes = self._state_shapes(x)
-        if not isinstance(state, dict) or state.keys() != {"step", *shapes}:
-            raise TypeError(
-                "state must be the dict returned by init() or step()"
-            )
-        for key, shape in shapes.items():
-            if np.shape(state[key]) != shape:
-                raise ValueError(
-                    f"state[{key!r}] has shape {np.shape(state[key])} but "
-                    f"must have shape {shape} for x of shape {x.shape} and "
-                    f"shape={self.shape}: use the state that init(x0) "
-                    "returned for this problem"
-                )
-        g = _validate.same_shape("g", g, x)
-        t = state["step"]
-        lr = self.lr_at(t)
-        if not np.all(np.isfinite(g)):
-            nan_state = {
-                key: np.full(shape, np.nan) for key, shape in shapes.items()
-            }
-            x_new, new_state = np.full_like(x, np.nan), nan_state
-        else:
-            x_new, new_state = self._update(x, g, state, lr)
-        new_state["step"] = t + 1
-        return x_new, new_state, lr
+        return np.full_like(x, np.nan), {
+            key: np.full(shape, np.nan) for key, shape in shapes.items()
+        }
 
 
 class Shampoo(_Factored):
@@ -122,7 +100,7 @@ class Shampoo(_Factored):
             for key, shape in self._state_shapes(x0).items()
         }
 
-    def _update(self, x, g, state, lr):
+    def _finite_update(self, x, g, state, lr):
         if self.shape is None:
             H = state["preconditioner"] + np.outer(g, g)
             step = inverse_root(H, 2, self.eps) @ g
@@ -218,7 +196,7 @@ class SOAP(_Factored):
             for key, shape in self._state_shapes(x0).items()
         }
 
-    def _update(self, x, g, state, lr):
+    def _finite_update(self, x, g, state, lr):
         beta1, beta2 = self.betas
         beta_s = beta2 if self.shampoo_beta is None else self.shampoo_beta
         G = g.reshape(self.shape)

@@ -95,6 +95,17 @@ class Wrapper:
     """A problem around another one, ``self.problem``: what it does not define
     itself (X, y, predict, ...) is the wrapped problem's."""
 
+    def __init__(self, problem):
+        if not (
+            callable(getattr(problem, "value", None))
+            and callable(getattr(problem, "grad", None))
+        ):
+            raise TypeError(
+                "problem must have value(x) and grad(x) methods, got "
+                f"{type(problem).__name__}"
+            )
+        self.problem = problem
+
     def __getattr__(self, name):
         if name == "problem":  # not set yet: no recursion while unpickling
             raise AttributeError(name)

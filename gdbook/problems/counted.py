@@ -23,15 +23,7 @@ class Counted(Wrapper):
     """
 
     def __init__(self, problem):
-        if not (
-            callable(getattr(problem, "value", None))
-            and callable(getattr(problem, "grad", None))
-        ):
-            raise TypeError(
-                "problem must have value(x) and grad(x) methods, got "
-                f"{type(problem).__name__}"
-            )
-        self.problem = problem
+        super().__init__(problem)
         self.nfev = self.njev = self.nhev = 0
         self._value_at = self._grad_at = (
             None,

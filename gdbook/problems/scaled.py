@@ -27,20 +27,13 @@ class Scaled(Wrapper, Problem):
     """
 
     def __init__(self, problem, factor: float):
-        if not (
-            callable(getattr(problem, "value", None))
-            and callable(getattr(problem, "grad", None))
-        ):
-            raise TypeError(
-                "problem must have value(x) and grad(x) methods, got "
-                f"{type(problem).__name__}"
-            )
+        super().__init__(problem)
         factor = _validate.real("factor", factor)
         if factor == 0:
             raise ValueError(
                 "factor must be nonzero: 0 f has every point as a minimiser"
             )
-        self.problem, self.factor = problem, factor
+        self.factor = factor
         self.dim, self.n_samples = (
             problem.dim,
             getattr(problem, "n_samples", None),
