@@ -69,6 +69,22 @@ def test_every_figure_is_2x_and_fits_the_column(path):
     assert bad == []
 
 
+PALETTE = 3  # PNG colour type of an indexed-colour image (IHDR byte 25)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_every_figure_is_a_compact_png(path):
+    """As plot.use_book_style() shows a figure (plot.compact_png): 256
+    colours, a third of the bytes, so a page with its figures stays light."""
+    bad = [
+        f"cell {i}"
+        for i, cell in figure_cells(path)
+        for png in pngs(cell)
+        if png[25] != PALETTE
+    ]
+    assert bad == []
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
 def test_every_figure_has_a_caption_a_name_and_alt_text(path):
     bad = []

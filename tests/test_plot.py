@@ -1,5 +1,7 @@
 """gdbook.plot draws what it is asked to draw."""
 
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from gdbook import plot  # noqa: E402
 from gdbook.problems import LeastSquares, Rosenbrock  # noqa: E402
@@ -84,3 +88,47 @@ def test_every_mark_is_drawn_even_beyond_the_line_styles():
     drawn = [line.get_label() for line in ax.get_lines()]
     assert all(label in drawn for label in marks)
     plt.close(ax.figure)
+
+
+def figure_png(dpi=200):
+    fig, ax = plt.subplots(figsize=(3.0, 2.0), dpi=dpi)
+    t = np.linspace(0, 6, 200)
+    for k in range(4):
+        ax.plot(t, np.sin(t + k), label=f"curve {k}")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return fig, buffer.getvalue()
+
+
+def test_compact_png_keeps_the_picture_and_its_dpi_in_fewer_bytes():
+    _, png = figure_png()
+    compact = plot.compact_png(png)
+    before, after = (
+        Image.open(io.BytesIO(png)),
+        Image.open(io.BytesIO(compact)),
+    )
+    assert after.mode == "P" and after.size == before.size
+    assert after.info["dpi"] == pytest.approx(before.info["dpi"], abs=0.01)
+    diff = np.abs(
+        np.asarray(after.convert("RGB"), dtype=int)
+        - np.asarray(before.convert("RGB"), dtype=int)
+    )
+    assert diff.mean() < 0.5  # of 255 levels
+    assert len(compact) < 0.6 * len(png)
+
+
+def test_use_book_style_shows_figures_as_compact_pngs_in_a_notebook():
+    shell = InteractiveShell.instance()
+    try:
+        plot.use_book_style()
+        fig, _ = figure_png()
+        shown = shell.display_formatter.formatters["image/png"](fig)
+        assert Image.open(io.BytesIO(shown)).mode == "P"
+        empty = plt.figure()
+        assert shell.display_formatter.formatters["image/png"](empty) is None
+        plt.close(empty)
+    finally:
+        InteractiveShell.clear_instance()
+        plt.rcdefaults()
