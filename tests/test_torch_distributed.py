@@ -27,6 +27,7 @@ from gdbook.torch.distributed import (
     from_environment,
     latency_bandwidth_fit,
     launch,
+    pipeline_gradients,
 )
 from gdbook.torch.hogwild import SparseLeastSquares, hogwild
 
@@ -87,6 +88,19 @@ def ddp_train(rank, world_size, path, epochs, kill_at=None):
     return history, [p.detach().clone() for p in model.parameters()]
 
 
+def two_stage_mlp():
+    """A small MLP in float64 cut into two stages, and a batch of data."""
+    torch.manual_seed(0)
+    stages = (
+        torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh()).double(),
+        torch.nn.Sequential(
+            torch.nn.Linear(16, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)
+        ).double(),
+    )
+    inputs = torch.randn(32, 8, dtype=torch.float64)
+    return stages, inputs, torch.randn(32, 1, dtype=torch.float64)
+
+
 def suite(rank, world_size, path):
     """Everything the tests below check in one process group (one start-up
     of the processes, the slow part)."""
@@ -97,6 +111,9 @@ def suite(rank, world_size, path):
         "ddp": data_parallel_sgd(rank, world_size, X, y, 0.1, 40, 64),
         "zero": adam_training(rank, world_size, WIDTHS, 5, sharded=True),
         "all_reduce": all_reduce_seconds(rank, world_size, [256, 2**20], 5),
+        "pipeline": pipeline_gradients(
+            rank, world_size, *two_stage_mlp(), micro=4
+        ),
     }
 
 
@@ -161,6 +178,24 @@ def test_only_rank_0_writes_the_checkpoint(two_ranks, tmp_path_factory):
     folder = tmp_path_factory.getbasetemp() / "ddp0"
     assert sorted(p.name for p in folder.iterdir()) == ["uninterrupted.pt"]
     assert two_ranks[0]["train"][0] == two_ranks[1]["train"][0]
+
+
+def test_a_two_process_pipeline_computes_the_whole_models_gradients(
+    two_ranks,
+):
+    stages, inputs, targets = two_stage_mlp()
+    whole = torch.nn.Sequential(*stages[0], *stages[1])
+    (whole(inputs) - targets).square().mean().backward()
+    pipelined = two_ranks[0]["pipeline"] + two_ranks[1]["pipeline"]
+    assert len(pipelined) == len(list(whole.parameters())) == 6
+    for got, want in zip(pipelined, whole.parameters(), strict=True):
+        torch.testing.assert_close(got, want.grad, rtol=1e-12, atol=1e-15)
+
+
+def test_a_pipeline_needs_one_stage_per_rank():
+    stages, inputs, targets = two_stage_mlp()
+    with pytest.raises(ValueError, match="one stage per rank"):
+        pipeline_gradients(0, 3, stages, inputs, targets)
 
 
 def test_all_reduce_times_fit_the_latency_bandwidth_model(two_ranks):

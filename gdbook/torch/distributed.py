@@ -294,6 +294,49 @@ def adam_training(rank, world_size, widths, steps, sharded, seed=0):
     return flat, state_bytes
 
 
+def pipeline_gradients(rank, world_size, stages, inputs, targets, micro=1):
+    """Pipeline parallelism: rank r holds ``stages[r]``, one consecutive
+    piece of a model (``len(stages) == world_size``), and returns the
+    gradients of that piece's parameters under the mean squared error of
+    the whole model on (``inputs``, ``targets``).
+
+    The batch is cut into ``micro`` equal micro-batches (GPipe, Huang et al.
+    2019). For each, the activations travel forward from rank to rank by
+    ``send``/``recv`` (each a 2-D tensor, its shape sent first), the last rank
+    computes the loss (divided by ``micro``) and the gradients with respect to
+    the activations travel back; each rank accumulates its own gradients.
+    Only what crosses a boundary is exchanged, so the gradients equal those of
+    the whole model on the whole batch (to round-off). The micro-batches run
+    one after another here; a real pipeline overlaps them."""
+    if len(stages) != world_size:
+        raise ValueError(
+            f"stages must hold one stage per rank ({world_size}), got "
+            f"{len(stages)}"
+        )
+    stage = stages[rank]
+    first, last = rank == 0, rank == world_size - 1
+    chunks = zip(inputs.chunk(micro), targets.chunk(micro), strict=True)
+    for x, y in chunks:
+        if not first:
+            shape = torch.empty(2, dtype=torch.int64)
+            dist.recv(shape, src=rank - 1)
+            x = torch.empty(*shape.tolist(), dtype=inputs.dtype)
+            dist.recv(x, src=rank - 1)
+            x.requires_grad_()
+        out = stage(x)
+        if last:
+            ((out - y).square().mean() / micro).backward()
+        else:
+            dist.send(torch.tensor(out.shape), dst=rank + 1)
+            dist.send(out.detach().contiguous(), dst=rank + 1)
+            grad = torch.empty_like(out)
+            dist.recv(grad, src=rank + 1)
+            out.backward(grad)
+        if not first:
+            dist.send(x.grad, dst=rank - 1)
+    return [p.grad for p in stage.parameters()]
+
+
 def all_reduce_seconds(rank, world_size, sizes, repeats=20):
     """The median wall time of an all-reduce (sum) of ``n`` float32 values,
     for each ``n`` in ``sizes``, as rank 0 measures it."""
