@@ -139,6 +139,32 @@ def _on_device(scalars: list, like: torch.Tensor) -> torch.Tensor:
     )
 
 
+def _decay_and_moments(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    scalars,
+    maximize: bool,
+    coupled_decay: bool,
+    decoupled_decay: bool,
+):
+    """Adam's and NAdam's common start, traced into their compiled graphs:
+    weight decay (coupled into d, or decoupled onto p), then the moments m and
+    v updated in place; returns the direction d."""
+    one_minus_beta1, beta2, one_minus_beta2, weight_decay, param_scale = (
+        scalars
+    )
+    d = -grad if maximize else grad
+    if coupled_decay:
+        d = d + weight_decay * param
+    if decoupled_decay:
+        param.mul_(param_scale)
+    exp_avg.add_(one_minus_beta1 * (d - exp_avg))
+    exp_avg_sq.mul_(beta2).add_(one_minus_beta2 * d * d)
+    return d
+
+
 @torch.compile(fullgraph=True, dynamic=True)
 def _adam(
     param,
@@ -161,13 +187,16 @@ def _adam(
         step_size,
         bc2_sqrt,
     ) = scalars.unbind()
-    d = -grad if maximize else grad
-    if coupled_decay:
-        d = d + weight_decay * param
-    if decoupled_decay:
-        param.mul_(param_scale)
-    exp_avg.add_(one_minus_beta1 * (d - exp_avg))
-    exp_avg_sq.mul_(beta2).add_(one_minus_beta2 * d * d)
+    _decay_and_moments(
+        param,
+        grad,
+        exp_avg,
+        exp_avg_sq,
+        (one_minus_beta1, beta2, one_minus_beta2, weight_decay, param_scale),
+        maximize,
+        coupled_decay,
+        decoupled_decay,
+    )
     second_moment = exp_avg_sq
     if max_exp_avg_sq is not None:
         max_exp_avg_sq.copy_(torch.maximum(max_exp_avg_sq, exp_avg_sq))
@@ -244,13 +273,16 @@ def _nadam(
         grad_step,
         momentum_step,
     ) = scalars.unbind()
-    d = -grad if maximize else grad
-    if coupled_decay:
-        d = d + weight_decay * param
-    if decoupled_decay:
-        param.mul_(param_scale)
-    exp_avg.add_(one_minus_beta1 * (d - exp_avg))
-    exp_avg_sq.mul_(beta2).add_(one_minus_beta2 * d * d)
+    d = _decay_and_moments(
+        param,
+        grad,
+        exp_avg,
+        exp_avg_sq,
+        (one_minus_beta1, beta2, one_minus_beta2, weight_decay, param_scale),
+        maximize,
+        coupled_decay,
+        decoupled_decay,
+    )
     denom = (exp_avg_sq / bias_correction2).sqrt() + eps
     param.sub_(grad_step * (d / denom) + momentum_step * (exp_avg / denom))
 
